@@ -1,0 +1,189 @@
+//! `coffer serve`: opens the data directory, creates the first account on first start, and serves every
+//! service on one endpoint until SIGINT or SIGTERM.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::config::{FileConfig, Overrides, ServeConfig};
+use crate::state::{self, Layout};
+use crate::ServeArgs;
+
+/// How often expired STS sessions are removed from the store.
+const SESSION_PURGE_INTERVAL: Duration = Duration::from_secs(600);
+
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let file = match &args.config {
+        Some(p) => FileConfig::load(p)?,
+        None => FileConfig::default(),
+    };
+    let config = ServeConfig::resolve(
+        file,
+        Overrides {
+            data_dir: args.data_dir,
+            api: args.api,
+            region: args.region,
+        },
+    )?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("coffer")
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve(config))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    let layout = Layout::new(&config.data_dir);
+    let opened = state::open_state(&layout)?;
+    let iam = opened.iam.clone();
+    let first_account = bootstrap(&layout, &iam).await?;
+    let audit = state::open_audit(&layout, config.audit_sync, config.digest_interval)?;
+
+    let metrics = Arc::new(api::Metrics::new());
+    {
+        let audit = audit.clone();
+        metrics.add_source(Box::new(move || render_audit_metrics(&audit.metrics())));
+        let store = opened.store.clone();
+        metrics.add_source(Box::new(move || {
+            store.metrics().to_prometheus("coffer_meta")
+        }));
+    }
+    let mut dispatcher = api::Dispatcher::new(iam.clone(), audit.clone(), &config.region, metrics);
+    // IAM_API_PENDING dispatcher.register(Arc::new(iam_api::IamService::new(iam.clone())));
+    // IAM_API_PENDING dispatcher.register(Arc::new(iam_api::StsService::new(iam.clone())));
+    dispatcher.register(Arc::new(trail_api::CloudTrailService::new(audit.clone())));
+    let dispatcher = Arc::new(dispatcher);
+
+    let listener = tokio::net::TcpListener::bind(config.api)
+        .await
+        .with_context(|| format!("binding the API endpoint {}", config.api))?;
+    let endpoint = format!("http://{}", listener.local_addr()?);
+    state::write_private(&layout.endpoint_file(), format!("{endpoint}\n").as_bytes())?;
+    let admin = crate::admin::listen(&layout, iam.clone())?;
+
+    println!("coffer {} is serving", env!("CARGO_PKG_VERSION"));
+    println!("  API endpoint:  {endpoint}   (region {})", config.region);
+    println!("  data:          {}", layout.root().display());
+    if let Some((id, name)) = &first_account {
+        println!("  account:       {id} ({name})");
+    }
+    println!("  credentials:   {}", layout.root_credentials().display());
+    println!(
+        "  try:           AWS_SHARED_CREDENTIALS_FILE={} aws --endpoint-url {endpoint} sts get-caller-identity",
+        layout.root_credentials().display()
+    );
+
+    let purge = {
+        let iam = iam.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(SESSION_PURGE_INTERVAL);
+            loop {
+                tick.tick().await;
+                match iam
+                    .purge_expired_sessions(time::OffsetDateTime::now_utc())
+                    .await
+                {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!("removed {n} expired STS sessions"),
+                    Err(e) => tracing::warn!("purging expired sessions failed: {e}"),
+                }
+            }
+        })
+    };
+
+    api::server::serve(listener, dispatcher.clone(), shutdown_signal()).await;
+    tracing::info!("shutting down");
+    purge.abort();
+    admin.abort();
+    let _ = std::fs::remove_file(layout.admin_socket());
+    let _ = std::fs::remove_file(layout.endpoint_file());
+    drop(dispatcher);
+    // Every request has finished, so this is the last reference: closing writes the final signed digest.
+    match Arc::try_unwrap(audit) {
+        Ok(log) => log
+            .close()
+            .map_err(|e| anyhow::anyhow!("closing the audit log: {e}"))?,
+        Err(_) => tracing::warn!("audit log still referenced at shutdown; it flushes on drop"),
+    }
+    Ok(())
+}
+
+/// On first start, creates the first account and writes its root credentials file.
+/// Returns the (id, name) of the first account.
+async fn bootstrap(layout: &Layout, iam: &iam::Iam) -> anyhow::Result<Option<(String, String)>> {
+    let accounts = iam.list_accounts()?;
+    if let Some(a) = accounts.first() {
+        return Ok(Some((a.id.clone(), a.name.clone())));
+    }
+    let chosen = match (
+        std::env::var("COFFER_ROOT_ACCESS_KEY_ID"),
+        std::env::var("COFFER_ROOT_SECRET_ACCESS_KEY"),
+    ) {
+        (Ok(id), Ok(secret)) => Some((id, secret)),
+        (Err(_), Err(_)) => None,
+        _ => anyhow::bail!(
+            "set both COFFER_ROOT_ACCESS_KEY_ID and COFFER_ROOT_SECRET_ACCESS_KEY, or neither"
+        ),
+    };
+    let (account, akid, secret) = iam
+        .create_account("default", chosen)
+        .await
+        .context("creating the first account")?;
+    state::write_private(
+        &layout.root_credentials(),
+        state::credentials_file("default", &akid, &secret, &account.id).as_bytes(),
+    )?;
+    tracing::info!(
+        "created account {} with its root access key {akid}",
+        account.id
+    );
+    Ok(Some((account.id, account.name)))
+}
+
+fn render_audit_metrics(m: &audit::Metrics) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    out.push_str("# HELP coffer_audit_backlog Audit events queued but not yet written.\n");
+    out.push_str("# TYPE coffer_audit_backlog gauge\n");
+    let _ = writeln!(out, "coffer_audit_backlog {}", m.queue_backlog);
+    out.push_str("# HELP coffer_audit_fsync_seconds Latency of audit fsyncs.\n");
+    out.push_str("# TYPE coffer_audit_fsync_seconds histogram\n");
+    for (le, n) in &m.fsync_seconds.buckets {
+        let _ = writeln!(out, "coffer_audit_fsync_seconds_bucket{{le=\"{le}\"}} {n}");
+    }
+    let _ = writeln!(
+        out,
+        "coffer_audit_fsync_seconds_bucket{{le=\"+Inf\"}} {}",
+        m.fsync_seconds.count
+    );
+    let _ = writeln!(
+        out,
+        "coffer_audit_fsync_seconds_sum {}",
+        m.fsync_seconds.sum
+    );
+    let _ = writeln!(
+        out,
+        "coffer_audit_fsync_seconds_count {}",
+        m.fsync_seconds.count
+    );
+    out
+}
+
+async fn shutdown_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!("cannot listen for SIGTERM: {e}");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

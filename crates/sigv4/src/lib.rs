@@ -1,0 +1,24 @@
+//! AWS Signature Version 4: parse and verify signed requests, sign requests and URLs, and
+//! check aws-chunked streaming bodies — byte for byte as AWS does.
+//!
+//! Pure: no I/O and no clock; callers pass `now`. The usual server flow is
+//! [`parse`] → look up the secret for `access_key_id` → [`Verifier::verify`].
+
+mod canonical;
+mod chunked;
+mod error;
+mod parse;
+mod sign;
+mod verify;
+
+pub use canonical::{
+    canonical_query_string, canonical_request, canonical_uri, credential_scope, format_amz_date,
+    parse_amz_date, sha256_hex, signature, signing_key, string_to_sign, uri_encode, RequestView,
+    UriMode, ALGORITHM, EMPTY_SHA256, STREAMING_PAYLOAD, STREAMING_PAYLOAD_TRAILER,
+    STREAMING_UNSIGNED_PAYLOAD_TRAILER, UNSIGNED_PAYLOAD,
+};
+pub use chunked::{decode_aws_chunked, ChunkHeader, ChunkSigner, ChunkVerifier, Trailers};
+pub use error::{Error, MismatchDetails};
+pub use parse::{parse, AuthKind, ParsedAuth, MAX_PRESIGNED_EXPIRES_SECS};
+pub use sign::{presign_url, sign_request, Credentials, SigningParams};
+pub use verify::{verify, Verifier, MAX_SKEW};
