@@ -59,7 +59,7 @@ def test_assume_role_denied_by_the_trust_policy(server):
     other, _ = make_user(server)
     role = make_role(server, f"arn:aws:iam::{account}:user/{other}")
     with pytest.raises(botocore.exceptions.ClientError) as e:
-        server.client("sts", *creds).assume_role(RoleArn=role["Arn"], RoleSessionName="s")
+        server.client("sts", *creds).assume_role(RoleArn=role["Arn"], RoleSessionName="sess")
     code, message = error_of(e)
     assert code == "AccessDenied"
     assert message.startswith(
@@ -73,10 +73,10 @@ def test_trust_policy_naming_the_account_needs_the_callers_permission(server):
     role = make_role(server, f"arn:aws:iam::{account}:root")
     _, without = make_user(server)
     with pytest.raises(botocore.exceptions.ClientError) as e:
-        server.client("sts", *without).assume_role(RoleArn=role["Arn"], RoleSessionName="s")
+        server.client("sts", *without).assume_role(RoleArn=role["Arn"], RoleSessionName="sess")
     assert error_of(e)[0] == "AccessDenied"
     _, with_perm = make_user(server, allow("sts:AssumeRole", role["Arn"]))
-    server.client("sts", *with_perm).assume_role(RoleArn=role["Arn"], RoleSessionName="s")
+    server.client("sts", *with_perm).assume_role(RoleArn=role["Arn"], RoleSessionName="sess")
 
 
 def test_a_missing_role_is_access_denied(server):
@@ -84,7 +84,7 @@ def test_a_missing_role_is_access_denied(server):
     _, creds = make_user(server, allow("sts:AssumeRole"))
     with pytest.raises(botocore.exceptions.ClientError) as e:
         server.client("sts", *creds).assume_role(
-            RoleArn=f"arn:aws:iam::{account}:role/does-not-exist", RoleSessionName="s"
+            RoleArn=f"arn:aws:iam::{account}:role/does-not-exist", RoleSessionName="sess"
         )
     assert error_of(e)[0] == "AccessDenied"
 
@@ -110,7 +110,7 @@ def test_session_credentials_need_their_token(server):
     account = server.client("sts").get_caller_identity()["Account"]
     name, creds = make_user(server)
     role = make_role(server, f"arn:aws:iam::{account}:user/{name}")
-    c = server.client("sts", *creds).assume_role(RoleArn=role["Arn"], RoleSessionName="t")["Credentials"]
+    c = server.client("sts", *creds).assume_role(RoleArn=role["Arn"], RoleSessionName="tok")["Credentials"]
     for token in [None, c["SessionToken"][:-4] + "AAAA"]:
         with pytest.raises(botocore.exceptions.ClientError) as e:
             server.client("sts", c["AccessKeyId"], c["SecretAccessKey"], token).get_caller_identity()
@@ -123,8 +123,8 @@ def test_assume_role_validates_its_input(server):
     _, creds = make_user(server, allow("sts:AssumeRole"))
     sts = server.client("sts", *creds)
     with pytest.raises(botocore.exceptions.ClientError) as e:
-        sts.assume_role(RoleArn=role["Arn"], RoleSessionName="s", DurationSeconds=7200)
+        sts.assume_role(RoleArn=role["Arn"], RoleSessionName="sess", DurationSeconds=7200)
     assert error_of(e)[0] == "ValidationError"
     with pytest.raises(botocore.exceptions.ClientError) as e:
-        sts.assume_role(RoleArn=role["Arn"], RoleSessionName="s", Policy="{nope")
+        sts.assume_role(RoleArn=role["Arn"], RoleSessionName="sess", Policy="{nope")
     assert error_of(e)[0] == "MalformedPolicyDocument"

@@ -316,7 +316,14 @@ impl Dispatcher {
         self.verifier
             .verify(parts, auth, &creds.secret, &payload_hash, mode, now)
             .map_err(|e| {
-                AuthFailure::Signature(e.code().to_owned(), e.to_string()).to_api_error(service)
+                let message = match e.code() {
+                    // Services other than S3 word clock skew as an expired (or not yet current) signature.
+                    "RequestTimeTooSkewed" if service != "s3" => {
+                        skew_message(auth.request_time, now)
+                    }
+                    _ => e.to_string(),
+                };
+                AuthFailure::Signature(e.code().to_owned(), message).to_api_error(service)
             })?;
         Ok(creds.caller.clone())
     }
@@ -427,6 +434,26 @@ fn into_response(reply: Reply, request_id: &str) -> Response<Bytes> {
         h.insert("x-amzn-requestid", v);
     }
     resp
+}
+
+/// AWS's wording for a signature outside the allowed clock skew, on every service but S3.
+fn skew_message(request_time: OffsetDateTime, now: OffsetDateTime) -> String {
+    let f = sigv4::format_amz_date;
+    if request_time < now {
+        format!(
+            "Signature expired: {} is now earlier than {} ({} - 15 min.)",
+            f(request_time),
+            f(now - sigv4::MAX_SKEW),
+            f(now)
+        )
+    } else {
+        format!(
+            "Signature not yet current: {} is still later than {} ({} + 15 min.)",
+            f(request_time),
+            f(now + sigv4::MAX_SKEW),
+            f(now)
+        )
+    }
 }
 
 /// A request id in AWS's shape (a UUID).

@@ -53,8 +53,8 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         }));
     }
     let mut dispatcher = api::Dispatcher::new(iam.clone(), audit.clone(), &config.region, metrics);
-    // IAM_API_PENDING dispatcher.register(Arc::new(iam_api::IamService::new(iam.clone())));
-    // IAM_API_PENDING dispatcher.register(Arc::new(iam_api::StsService::new(iam.clone())));
+    dispatcher.register(Arc::new(iam_api::IamService::new(iam.clone())));
+    dispatcher.register(Arc::new(iam_api::StsService::new(iam.clone())));
     dispatcher.register(Arc::new(trail_api::CloudTrailService::new(audit.clone())));
     let dispatcher = Arc::new(dispatcher);
 

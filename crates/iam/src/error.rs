@@ -54,7 +54,9 @@ impl IamError {
     pub fn status(&self) -> u16 {
         match self {
             IamError::NoSuchEntity(_) => 404,
-            IamError::EntityAlreadyExists(_) | IamError::DeleteConflict(_) => 409,
+            IamError::EntityAlreadyExists(_)
+            | IamError::DeleteConflict(_)
+            | IamError::LimitExceeded(_) => 409,
             IamError::AccessDenied(_)
             | IamError::ExpiredToken(_)
             | IamError::InvalidClientTokenId(_) => 403,
