@@ -56,6 +56,9 @@ pub fn authorize(
             resource_policy_required: check.resource_policy.as_ref().is_some_and(|r| r.required),
         };
         let decision = policy::authorize(&input);
+        if !decision.allowed && check.granted && !decision.reason.is_explicit_deny() {
+            continue;
+        }
         if !decision.allowed {
             let message = if service.signing_name() == "s3" && ctx.caller.account.is_empty() {
                 // S3 tells anonymous callers nothing beyond the code.

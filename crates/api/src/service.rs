@@ -37,6 +37,9 @@ pub struct Check {
     pub resource_policy: Option<ResourcePolicy>,
     /// Service-specific condition keys (`s3:prefix`, `kms:EncryptionContext:…`), added to the global ones.
     pub context: Vec<(String, Vec<String>)>,
+    /// A grant outside the policy language (a KMS grant) allows this request. It allows what the policies
+    /// leave implicitly denied; an explicit deny in any policy still wins, as in AWS.
+    pub granted: bool,
 }
 
 impl Check {
@@ -48,6 +51,7 @@ impl Check {
             resource_account: account.to_owned(),
             resource_policy: None,
             context: Vec::new(),
+            granted: false,
         }
     }
 }

@@ -68,6 +68,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     println!("coffer {} is serving", env!("CARGO_PKG_VERSION"));
     println!("  API endpoint:  {endpoint}   (region {})", config.region);
     println!("  data:          {}", layout.root().display());
+    println!("  root of trust: {}", opened.root.describe());
     if let Some((id, name)) = &first_account {
         println!("  account:       {id} ({name})");
     }

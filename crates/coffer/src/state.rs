@@ -125,9 +125,10 @@ pub fn load_or_create_root_key(layout: &Layout) -> anyhow::Result<RootKey> {
     }
 }
 
-/// The metadata store and the identity engine over it.
+/// The metadata store, the root of trust, and the identity engine over them.
 pub struct Opened {
     pub store: meta::Store,
+    pub root: Arc<dyn crypto::RootOfTrust>,
     pub iam: iam::Iam,
 }
 
@@ -138,8 +139,9 @@ pub fn open_state(layout: &Layout) -> anyhow::Result<Opened> {
     let backend = meta::RedbBackend::open(layout.meta_db())
         .with_context(|| format!("opening {}", layout.meta_db().display()))?;
     let store = meta::Store::new(backend).context("starting the metadata committer")?;
-    let iam = iam::Iam::new(store.clone(), root_key);
-    Ok(Opened { store, iam })
+    let root: Arc<dyn crypto::RootOfTrust> = Arc::new(root_key);
+    let iam = iam::Iam::new(store.clone(), root.clone());
+    Ok(Opened { store, root, iam })
 }
 
 /// Renders credentials in the AWS shared-credentials file format.

@@ -4,8 +4,10 @@
 //! sealed here with AES-256-GCM under the root key, with associated data naming what the secret belongs to, so a
 //! sealed value copied onto another record fails to open.
 
+mod root;
 mod seal;
 
+pub use root::RootOfTrust;
 pub use seal::{open, seal, SealError, SEAL_VERSION};
 
 use zeroize::{Zeroize, ZeroizeOnDrop};

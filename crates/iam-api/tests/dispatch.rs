@@ -109,7 +109,10 @@ const ALLOW_ALL_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":
 impl Env {
     async fn new() -> Env {
         let store = meta::Store::new(meta::MemoryBackend::new()).unwrap();
-        let iam = iam::Iam::new(store.clone(), crypto::RootKey::generate());
+        let iam = iam::Iam::new(
+            store.clone(),
+            std::sync::Arc::new(crypto::RootKey::generate()),
+        );
         let (account, akid, secret) = iam.create_account("test", None).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let signer = audit::DigestSigner::load_or_create(&dir.path().join("digest.der")).unwrap();

@@ -3,7 +3,6 @@
 use base64::Engine;
 use zeroize::Zeroizing;
 
-use crate::caller::secret_aad;
 use crate::model::{AccessKey, AccessKeyStatus, Account};
 use crate::{now, tables, Iam, IamError};
 
@@ -53,7 +52,7 @@ impl Iam {
                 new_secret(),
             ),
         };
-        let sealed = crypto::seal(self.root_key(), &secret_aad(&akid), secret.as_bytes());
+        let sealed = self.seal_secret(&akid, &secret)?;
         let name = name.to_owned();
         let key_id = akid.clone();
         let account = self

@@ -214,8 +214,10 @@ impl Iam {
         access_key_id: &str,
         sealed: &[u8],
     ) -> Result<Zeroizing<String>, IamError> {
-        let plain =
-            crypto::open(self.root_key(), &secret_aad(access_key_id), sealed).map_err(|_| {
+        let plain = self
+            .root()
+            .open(&secret_aad(access_key_id), sealed)
+            .map_err(|_| {
                 IamError::Internal(format!(
                 "the sealed secret of access key {access_key_id} does not open under this root key"
             ))

@@ -3,7 +3,6 @@
 use zeroize::Zeroizing;
 
 use crate::accounts::new_secret;
-use crate::caller::secret_aad;
 use crate::model::{AccessKey, AccessKeyStatus};
 use crate::{now, tables, Iam, IamError};
 
@@ -32,7 +31,7 @@ impl Iam {
             user: user.map(str::to_owned),
             status: AccessKeyStatus::Active,
             created: now(),
-            sealed_secret: crypto::seal(self.root_key(), &secret_aad(&id), secret.as_bytes()),
+            sealed_secret: self.seal_secret(&id, &secret)?,
         };
         let record = key.clone();
         self.write(move |txn| {

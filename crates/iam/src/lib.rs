@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use crypto::RootKey;
+use crypto::RootOfTrust;
 use meta::Store;
 use policy::Policy;
 
@@ -54,7 +54,7 @@ pub struct Iam {
 
 struct Inner {
     store: Store,
-    root_key: RootKey,
+    root: Arc<dyn RootOfTrust>,
     /// Bumped after every committed write; cache entries remember the generation they were read at, so a write
     /// makes every older entry stale without having to know which entries it affects.
     generation: AtomicU64,
@@ -63,11 +63,11 @@ struct Inner {
 }
 
 impl Iam {
-    pub fn new(store: Store, root_key: RootKey) -> Self {
+    pub fn new(store: Store, root: Arc<dyn RootOfTrust>) -> Self {
         Self {
             inner: Arc::new(Inner {
                 store,
-                root_key,
+                root,
                 generation: AtomicU64::new(0),
                 credentials: RwLock::new(HashMap::new()),
                 policies: RwLock::new(HashMap::new()),
@@ -79,8 +79,19 @@ impl Iam {
         &self.inner.store
     }
 
-    pub(crate) fn root_key(&self) -> &RootKey {
-        &self.inner.root_key
+    pub(crate) fn root(&self) -> &dyn RootOfTrust {
+        self.inner.root.as_ref()
+    }
+
+    /// Seals a secret access key under the root of trust, bound to its access key id.
+    pub(crate) fn seal_secret(
+        &self,
+        access_key_id: &str,
+        secret: &str,
+    ) -> Result<Vec<u8>, IamError> {
+        self.root()
+            .seal(&caller::secret_aad(access_key_id), secret.as_bytes())
+            .map_err(|_| IamError::Internal("the root of trust failed to seal a secret".into()))
     }
 
     pub(crate) fn generation(&self) -> u64 {

@@ -9,7 +9,7 @@ use time::{Duration, OffsetDateTime};
 use zeroize::Zeroizing;
 
 use crate::accounts::new_secret;
-use crate::caller::{secret_aad, Caller, CallerKind};
+use crate::caller::{Caller, CallerKind};
 use crate::model::{Role, Session};
 use crate::{now, tables, Iam, IamError};
 use ids::{IamName, IamNameKind};
@@ -84,11 +84,7 @@ impl Iam {
             role_id: input.role.role_id.clone(),
             role_arn: input.role.arn.clone(),
             session_name: session_name.to_string(),
-            sealed_secret: crypto::seal(
-                self.root_key(),
-                &secret_aad(&access_key_id),
-                secret.as_bytes(),
-            ),
+            sealed_secret: self.seal_secret(&access_key_id, &secret)?,
             token_sha256: hex::encode(crypto::sha256(session_token.as_bytes())),
             session_policy: merge_session_policies(self, &input)?,
             session_policy_arns: input.policy_arns.clone(),
