@@ -239,7 +239,7 @@ impl Dispatcher {
             management,
             &resources,
             Some(request_parameters),
-            result.as_ref().map(|r| &r.response_elements),
+            result.as_ref(),
         );
         self.audit_event(event).await;
         (operation, result)

@@ -138,6 +138,8 @@ pub struct Reply {
     pub body: Bytes,
     /// The response as CloudTrail records it (never secrets).
     pub response_elements: serde_json::Value,
+    /// CloudTrail's `additionalEventData` (e.g. KMS's `keyMaterialId`), never secrets.
+    pub additional_event_data: Option<serde_json::Value>,
 }
 
 impl Reply {
@@ -150,11 +152,17 @@ impl Reply {
             )],
             body: body.into(),
             response_elements: serde_json::Value::Null,
+            additional_event_data: None,
         }
     }
 
     pub fn with_response_elements(mut self, v: serde_json::Value) -> Self {
         self.response_elements = v;
+        self
+    }
+
+    pub fn with_additional_event_data(mut self, v: serde_json::Value) -> Self {
+        self.additional_event_data = Some(v);
         self
     }
 }

@@ -16,7 +16,7 @@ pub(crate) fn event(
     management: bool,
     resources: &[audit::Resource],
     request_parameters: Option<serde_json::Value>,
-    outcome: Result<&serde_json::Value, &ApiError>,
+    outcome: Result<&crate::service::Reply, &ApiError>,
 ) -> audit::Event {
     let ctx = &call.ctx;
     let caller = &ctx.caller;
@@ -79,12 +79,18 @@ pub(crate) fn event(
         },
         session_context,
     };
-    let (error_code, error_message, response_elements) = match outcome {
-        Ok(v) => (None, None, v.clone()),
+    let (error_code, error_message, response_elements, additional_event_data) = match outcome {
+        Ok(r) => (
+            None,
+            None,
+            r.response_elements.clone(),
+            r.additional_event_data.clone(),
+        ),
         Err(e) => (
             Some(e.code.clone()),
             Some(e.message.clone()),
             serde_json::Value::Null,
+            None,
         ),
     };
     let recipient = resources
@@ -108,7 +114,7 @@ pub(crate) fn event(
         error_message,
         request_parameters: request_parameters.unwrap_or(serde_json::Value::Null),
         response_elements,
-        additional_event_data: None,
+        additional_event_data,
         request_id: ctx.request_id.clone(),
         event_id: uuid::Uuid::new_v4(),
         read_only,
