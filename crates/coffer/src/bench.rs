@@ -15,10 +15,33 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Workload {
     /// `sts:GetCallerIdentity` (Query protocol, POST form).
     StsGetCallerIdentity,
+    /// `kms:GenerateDataKey` (AES_256) on a key the tool creates first (JSON 1.1).
+    KmsGenerateDataKey,
+    /// `kms:Decrypt` of a data key the tool generates first (JSON 1.1).
+    KmsDecrypt,
+}
+
+/// One request of a workload: the signing name, the `X-Amz-Target` (JSON protocols), the content type, the body.
+struct RequestShape {
+    service: &'static str,
+    target: Option<&'static str>,
+    content_type: &'static str,
+    body: Bytes,
+}
+
+impl RequestShape {
+    fn kms(target: &'static str, body: serde_json::Value) -> Self {
+        Self {
+            service: "kms",
+            target: Some(target),
+            content_type: "application/x-amz-json-1.1",
+            body: Bytes::from(body.to_string()),
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -95,37 +118,109 @@ struct Target {
 }
 
 impl Target {
-    /// A signed request for the workload.
-    fn request(&self, workload: Workload) -> anyhow::Result<http::Request<Full<Bytes>>> {
-        let (service, body): (&str, &'static [u8]) = match workload {
-            Workload::StsGetCallerIdentity => {
-                ("sts", b"Action=GetCallerIdentity&Version=2011-06-15")
-            }
-        };
-        let req = http::Request::builder()
+    /// A signed request of `shape`.
+    fn request(&self, shape: &RequestShape) -> anyhow::Result<http::Request<Full<Bytes>>> {
+        let mut builder = http::Request::builder()
             .method("POST")
             .uri(self.endpoint.clone())
             .header("host", &self.host)
-            .header(
-                "content-type",
-                "application/x-www-form-urlencoded; charset=utf-8",
-            )
-            .body(())?;
-        let (mut parts, ()) = req.into_parts();
+            .header("content-type", shape.content_type);
+        if let Some(t) = shape.target {
+            builder = builder.header("x-amz-target", t);
+        }
+        let (mut parts, ()) = builder.body(())?.into_parts();
         let params = sigv4::SigningParams {
             credentials: &self.creds,
             region: &self.region,
-            service,
+            service: shape.service,
             now: time::OffsetDateTime::now_utc(),
             mode: sigv4::UriMode::Normalize,
         };
-        sigv4::sign_request(&mut parts, &sigv4::sha256_hex(body), &params)
+        sigv4::sign_request(&mut parts, &sigv4::sha256_hex(&shape.body), &params)
             .map_err(|e| anyhow::anyhow!("signing: {e}"))?;
         Ok(http::Request::from_parts(
             parts,
-            Full::new(Bytes::from_static(body)),
+            Full::new(shape.body.clone()),
         ))
     }
+}
+
+/// Sends one request and returns the body of a successful answer.
+async fn call<C>(
+    client: &Client<C, Full<Bytes>>,
+    target: &Target,
+    shape: &RequestShape,
+) -> anyhow::Result<Bytes>
+where
+    C: hyper_util::client::legacy::connect::Connect + Clone + Send + Sync + 'static,
+{
+    let resp = client
+        .request(target.request(shape)?)
+        .await
+        .context("the endpoint did not answer")?;
+    let status = resp.status();
+    let body = resp.into_body().collect().await?.to_bytes();
+    if !status.is_success() {
+        bail!(
+            "the endpoint answered {status}: {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    Ok(body)
+}
+
+/// Prepares what the workload needs (a key, a ciphertext) and returns the request every worker repeats.
+async fn prepare<C>(
+    client: &Client<C, Full<Bytes>>,
+    target: &Target,
+    workload: Workload,
+) -> anyhow::Result<RequestShape>
+where
+    C: hyper_util::client::legacy::connect::Connect + Clone + Send + Sync + 'static,
+{
+    let json = |b: &Bytes| -> anyhow::Result<serde_json::Value> {
+        serde_json::from_slice(b).context("the endpoint's answer is not JSON")
+    };
+    Ok(match workload {
+        Workload::StsGetCallerIdentity => RequestShape {
+            service: "sts",
+            target: None,
+            content_type: "application/x-www-form-urlencoded; charset=utf-8",
+            body: Bytes::from_static(b"Action=GetCallerIdentity&Version=2011-06-15"),
+        },
+        Workload::KmsGenerateDataKey | Workload::KmsDecrypt => {
+            let created = call(
+                client,
+                target,
+                &RequestShape::kms(
+                    "TrentService.CreateKey",
+                    serde_json::json!({"Description": "coffer bench"}),
+                ),
+            )
+            .await?;
+            let key_id = json(&created)?["KeyMetadata"]["KeyId"]
+                .as_str()
+                .context("CreateKey returned no KeyId")?
+                .to_owned();
+            let context = serde_json::json!({"purpose": "bench"});
+            let gdk = RequestShape::kms(
+                "TrentService.GenerateDataKey",
+                serde_json::json!({"KeyId": key_id, "KeySpec": "AES_256", "EncryptionContext": context}),
+            );
+            if workload == Workload::KmsGenerateDataKey {
+                gdk
+            } else {
+                let generated = json(&call(client, target, &gdk).await?)?;
+                let blob = generated["CiphertextBlob"]
+                    .as_str()
+                    .context("GenerateDataKey returned no blob")?;
+                RequestShape::kms(
+                    "TrentService.Decrypt",
+                    serde_json::json!({"CiphertextBlob": blob, "EncryptionContext": context}),
+                )
+            }
+        }
+    })
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
@@ -196,19 +291,9 @@ async fn drive(
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new())
         .pool_max_idle_per_host(concurrency)
         .build(connector);
-    // Fail fast with a clear message if the endpoint is down or rejects the credentials.
-    let probe = client
-        .request(target.request(workload)?)
-        .await
-        .context("the endpoint did not answer")?;
-    let status = probe.status();
-    let body = probe.into_body().collect().await?.to_bytes();
-    if !status.is_success() {
-        bail!(
-            "the endpoint answered {status}: {}",
-            String::from_utf8_lossy(&body)
-        );
-    }
+    // Set up, and fail fast with a clear message if the endpoint is down or rejects the credentials.
+    let shape = Arc::new(prepare(&client, &target, workload).await?);
+    call(&client, &target, &shape).await?;
 
     let measuring = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
@@ -220,13 +305,14 @@ async fn drive(
             measuring.clone(),
             stop.clone(),
         );
+        let shape = shape.clone();
         tasks.push(tokio::spawn(async move {
             let mut latencies: Vec<u32> = Vec::with_capacity(1 << 16);
             let mut errors = 0u64;
             let mut first_error = None;
             while !stop.load(Ordering::Relaxed) {
                 let started = Instant::now();
-                let outcome = match target.request(workload) {
+                let outcome = match target.request(&shape) {
                     Ok(req) => match client.request(req).await {
                         Ok(resp) => {
                             let ok = resp.status().is_success();
