@@ -17,6 +17,8 @@ pub struct FileConfig {
     pub region: Option<String>,
     #[serde(default)]
     pub audit: AuditFileConfig,
+    #[serde(default)]
+    pub kms: KmsFileConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -28,6 +30,87 @@ pub struct AuditFileConfig {
     pub interval_ms: Option<u64>,
     /// How often a signed digest is written, in seconds.
     pub digest_interval_secs: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KmsFileConfig {
+    /// The root of trust on a PKCS#11 token instead of the `keys/root.key` file.
+    pub pkcs11: Option<Pkcs11FileConfig>,
+}
+
+/// `[kms.pkcs11]`, or the `COFFER_PKCS11_*` environment variables: every field is required once any is given.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pkcs11FileConfig {
+    pub module: Option<PathBuf>,
+    pub token_label: Option<String>,
+    pub pin_file: Option<PathBuf>,
+    pub key_label: Option<String>,
+}
+
+impl Pkcs11FileConfig {
+    /// `COFFER_PKCS11_MODULE`, `COFFER_PKCS11_TOKEN_LABEL`, `COFFER_PKCS11_PIN_FILE`, `COFFER_PKCS11_KEY_LABEL`;
+    /// empty values count as unset.
+    pub fn from_env() -> Self {
+        let var = |name| std::env::var_os(name).filter(|v| !v.is_empty());
+        let text = |name| var(name).map(|v| v.to_string_lossy().into_owned());
+        Self {
+            module: var("COFFER_PKCS11_MODULE").map(PathBuf::from),
+            token_label: text("COFFER_PKCS11_TOKEN_LABEL"),
+            pin_file: var("COFFER_PKCS11_PIN_FILE").map(PathBuf::from),
+            key_label: text("COFFER_PKCS11_KEY_LABEL"),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.module.is_none()
+            && self.token_label.is_none()
+            && self.pin_file.is_none()
+            && self.key_label.is_none()
+    }
+
+    /// Merges `over` (the environment) over `file`; `None` when neither names a PKCS#11 root of trust.
+    pub fn resolve(file: Option<Self>, over: Self) -> anyhow::Result<Option<hsm::Pkcs11Config>> {
+        if file.is_none() && over.is_empty() {
+            return Ok(None);
+        }
+        let file = file.unwrap_or_default();
+        let merged = Self {
+            module: over.module.or(file.module),
+            token_label: over.token_label.or(file.token_label),
+            pin_file: over.pin_file.or(file.pin_file),
+            key_label: over.key_label.or(file.key_label),
+        };
+        match merged {
+            Self {
+                module: Some(module),
+                token_label: Some(token_label),
+                pin_file: Some(pin_file),
+                key_label: Some(key_label),
+            } => Ok(Some(hsm::Pkcs11Config {
+                module,
+                token_label,
+                pin_file,
+                key_label,
+            })),
+            m => {
+                let missing: Vec<&str> = [
+                    ("module", m.module.is_none()),
+                    ("token_label", m.token_label.is_none()),
+                    ("pin_file", m.pin_file.is_none()),
+                    ("key_label", m.key_label.is_none()),
+                ]
+                .into_iter()
+                .filter_map(|(name, missing)| missing.then_some(name))
+                .collect();
+                bail!(
+                    "kms.pkcs11 needs module, token_label, pin_file and key_label (or COFFER_PKCS11_*); missing: {}",
+                    missing.join(", ")
+                )
+            }
+        }
+    }
 }
 
 impl FileConfig {
@@ -53,6 +136,8 @@ pub struct ServeConfig {
     pub region: String,
     pub audit_sync: AuditSync,
     pub digest_interval: Duration,
+    /// The root of trust on a PKCS#11 token; `None` for the key file.
+    pub pkcs11: Option<hsm::Pkcs11Config>,
 }
 
 /// The values given on the command line or in the environment (`None` where not given).
@@ -61,6 +146,7 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     pub api: Option<String>,
     pub region: Option<String>,
+    pub pkcs11: Pkcs11FileConfig,
 }
 
 impl ServeConfig {
@@ -92,12 +178,14 @@ impl ServeConfig {
         };
         let digest_interval =
             Duration::from_secs(file.audit.digest_interval_secs.unwrap_or(3600).max(1));
+        let pkcs11 = Pkcs11FileConfig::resolve(file.kms.pkcs11, over.pkcs11)?;
         Ok(Self {
             data_dir,
             api,
             region,
             audit_sync,
             digest_interval,
+            pkcs11,
         })
     }
 }
@@ -155,5 +243,57 @@ mod tests {
         assert!(ServeConfig::resolve(bad, Overrides::default()).is_err());
         let bad: FileConfig = toml::from_str("[audit]\nsync = \"sometimes\"").unwrap();
         assert!(ServeConfig::resolve(bad, Overrides::default()).is_err());
+        assert!(toml::from_str::<FileConfig>("[kms.pkcs11]\nmodul = \"x\"").is_err());
+        assert!(toml::from_str::<FileConfig>("[kms]\npkcs12 = {}").is_err());
+    }
+
+    #[test]
+    fn pkcs11_from_file_and_environment() {
+        let c = ServeConfig::resolve(FileConfig::default(), Overrides::default()).unwrap();
+        assert_eq!(c.pkcs11, None);
+
+        let file: FileConfig = toml::from_str(
+            "[kms.pkcs11]\nmodule = \"/m.so\"\ntoken_label = \"t\"\npin_file = \"/pin\"\nkey_label = \"k\"\n",
+        )
+        .unwrap();
+        let over = Overrides {
+            pkcs11: Pkcs11FileConfig {
+                key_label: Some("from-env".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let c = ServeConfig::resolve(file, over).unwrap();
+        assert_eq!(
+            c.pkcs11,
+            Some(hsm::Pkcs11Config {
+                module: "/m.so".into(),
+                token_label: "t".into(),
+                pin_file: "/pin".into(),
+                key_label: "from-env".into(),
+            })
+        );
+
+        // The environment alone is enough, but it must be complete, as must the table.
+        let over = Overrides {
+            pkcs11: Pkcs11FileConfig {
+                module: Some("/m.so".into()),
+                token_label: Some("t".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let e = ServeConfig::resolve(FileConfig::default(), over).unwrap_err();
+        assert!(
+            e.to_string().contains("missing: pin_file, key_label"),
+            "{e}"
+        );
+        let file: FileConfig = toml::from_str("[kms.pkcs11]\n").unwrap();
+        let e = ServeConfig::resolve(file, Overrides::default()).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("missing: module, token_label, pin_file, key_label"),
+            "{e}"
+        );
     }
 }

@@ -25,6 +25,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             data_dir: args.data_dir,
             api: args.api,
             region: args.region,
+            pkcs11: crate::config::Pkcs11FileConfig::from_env(),
         },
     )?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -38,7 +39,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 
 async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let layout = Layout::new(&config.data_dir);
-    let opened = state::open_state(&layout)?;
+    let opened = state::open_state_with(&layout, config.pkcs11.as_ref())?;
     let iam = opened.iam.clone();
     let first_account = bootstrap(&layout, &iam).await?;
     let audit = state::open_audit(&layout, config.audit_sync, config.digest_interval)?;
