@@ -5,13 +5,23 @@ use policy::{AuthzInput, Policy, Request};
 
 use crate::context::RequestContext;
 use crate::error::ApiError;
-use crate::service::{Check, Service};
+use crate::service::Check;
+
+/// How a service words an authorization failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DenialStyle {
+    /// `AccessDenied` (Query, REST) or `AccessDeniedException` (JSON services).
+    pub code: &'static str,
+    pub status: u16,
+    /// S3 tells anonymous callers only "Access Denied".
+    pub terse_for_anonymous: bool,
+}
 
 /// Allows the request only if every check is allowed; the first denial becomes the service's AccessDenied error
 /// with AWS's message (who, what, which resource, which kind of policy decided), never the policy text.
 pub fn authorize(
     iam: &Iam,
-    service: &dyn Service,
+    style: DenialStyle,
     ctx: &RequestContext,
     checks: &[Check],
 ) -> Result<(), ApiError> {
@@ -60,17 +70,13 @@ pub fn authorize(
             continue;
         }
         if !decision.allowed {
-            let message = if service.signing_name() == "s3" && ctx.caller.account.is_empty() {
+            let message = if style.terse_for_anonymous && ctx.caller.account.is_empty() {
                 // S3 tells anonymous callers nothing beyond the code.
                 "Access Denied".to_owned()
             } else {
                 decision.denial_message(&input.request)
             };
-            return Err(ApiError::new(
-                service.access_denied_status(),
-                service.access_denied_code(),
-                message,
-            ));
+            return Err(ApiError::new(style.status, style.code, message));
         }
     }
     Ok(())

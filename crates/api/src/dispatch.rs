@@ -14,11 +14,13 @@ use http_body_util::BodyExt;
 use iam::{Caller, CallerKind, Iam};
 use time::OffsetDateTime;
 
-use crate::authz;
+use crate::authz::DenialStyle;
 use crate::context::{AuthType, RequestContext};
+use crate::core::Core;
 use crate::error::{ApiError, AuthFailure, Protocol};
 use crate::metrics::Metrics;
-use crate::service::{Authorized, Call, Plan, Reply, Service};
+use crate::service::{Call, Reply, Service};
+use crate::trail::CallRecord;
 
 /// The largest request body accepted by services whose bodies are read whole (everything but S3 objects).
 pub const MAX_BODY: usize = 8 * 1024 * 1024;
@@ -30,14 +32,38 @@ pub struct Peer {
     pub secure: bool,
 }
 
+/// Errors of streaming bodies.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A response or request body that may stream (S3 objects) or be complete (everything else).
+pub type ApiBody = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
+
+/// What is known of a request when it arrives, before any service-specific work.
+#[derive(Debug, Clone)]
+pub struct Arrival {
+    pub request_id: String,
+    pub peer: Peer,
+    pub time: OffsetDateTime,
+    /// The deployment's default region, for requests whose signature names none.
+    pub default_region: String,
+}
+
+/// A service that owns the whole HTTP exchange — S3, whose SigV4 variants (aws-chunked streaming, POST policy)
+/// and REST routing live in s3s. It authenticates through `iam`, authorizes and audits through [`Core`] from
+/// its own hooks, and must not run an operation without a `Core::authorize` proof.
+#[async_trait::async_trait]
+pub trait RawService: Send + Sync + 'static {
+    fn signing_name(&self) -> &'static str;
+    async fn serve(&self, req: Request<ApiBody>, arrival: Arrival) -> Response<ApiBody>;
+}
+
 /// Routes requests to services and applies authentication, authorization and auditing to every one.
 pub struct Dispatcher {
-    iam: Iam,
-    audit: Arc<audit::AuditLog>,
+    core: Core,
     services: HashMap<&'static str, Arc<dyn Service>>,
+    raw: HashMap<&'static str, Arc<dyn RawService>>,
     default_region: String,
     verifier: sigv4::Verifier,
-    metrics: Arc<Metrics>,
 }
 
 impl Dispatcher {
@@ -48,12 +74,11 @@ impl Dispatcher {
         metrics: Arc<Metrics>,
     ) -> Self {
         Self {
-            iam,
-            audit,
+            core: Core::new(iam, audit, metrics),
             services: HashMap::new(),
+            raw: HashMap::new(),
             default_region: default_region.to_owned(),
             verifier: sigv4::Verifier::new(),
-            metrics,
         }
     }
 
@@ -62,12 +87,55 @@ impl Dispatcher {
         self.services.insert(service.signing_name(), service);
     }
 
+    /// Adds a raw service (S3), reachable by its signing name and by unsigned requests when it is `s3`.
+    pub fn register_raw(&mut self, service: Arc<dyn RawService>) {
+        self.raw.insert(service.signing_name(), service);
+    }
+
+    /// The shared authorization/audit/metrics core, for raw services.
+    pub fn core(&self) -> &Core {
+        &self.core
+    }
+
     pub fn iam(&self) -> &Iam {
-        &self.iam
+        self.core.iam()
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {
-        &self.metrics
+        self.core.metrics()
+    }
+
+    /// The listener's entry point: raw services get the streaming request; every other service goes through
+    /// [`Dispatcher::handle`].
+    pub async fn serve_http<B>(&self, req: Request<B>, peer: Peer) -> Response<ApiBody>
+    where
+        B: hyper::body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let service = match scope_service(req.headers(), req.uri()) {
+            Some(s) => s,
+            None if req.headers().contains_key("x-amz-target") => guess_service_of(req.headers()),
+            None => "s3".to_owned(),
+        };
+        if let Some(raw) = self.raw.get(service.as_str()).cloned() {
+            let arrival = Arrival {
+                request_id: new_request_id(),
+                peer,
+                time: OffsetDateTime::now_utc(),
+                default_region: self.default_region.clone(),
+            };
+            let started = Instant::now();
+            let req = req.map(|b| http_body_util::BodyExt::map_err(b, Into::into).boxed_unsync());
+            let resp = raw.serve(req, arrival).await;
+            self.metrics()
+                .observe(&service, "S3", resp.status().as_u16(), started.elapsed());
+            return resp;
+        }
+        self.handle(req, peer).await.map(|b| {
+            http_body_util::Full::new(b)
+                .map_err(|never| match never {})
+                .boxed_unsync()
+        })
     }
 
     /// Handles one HTTP request end to end. Never fails: every problem becomes the protocol's error response.
@@ -185,7 +253,7 @@ impl Dispatcher {
             Ok(reply) => into_response(reply, &request_id),
             Err(err) => err.render(protocol, &request_id),
         };
-        self.metrics.observe(
+        self.metrics().observe(
             &service_name,
             operation,
             response.status().as_u16(),
@@ -206,54 +274,49 @@ impl Dispatcher {
                 // Requests that fail to decode are audited too (CloudTrail records failed calls), unless
                 // nobody was authenticated.
                 if !matches!(call.ctx.caller.kind, CallerKind::Anonymous) {
-                    let event = crate::trail::event(
-                        service,
-                        call,
-                        "Unknown",
-                        true,
-                        true,
-                        &[],
-                        None,
-                        Err(&err),
-                    );
-                    self.audit_event(event).await;
+                    let record = CallRecord {
+                        operation: "Unknown".into(),
+                        read_only: true,
+                        management: true,
+                        error: Some(err.clone()),
+                        ..CallRecord::default()
+                    };
+                    self.core
+                        .record(service.event_source(), &call.ctx, &record)
+                        .await;
                 }
                 return ("Unknown", Err(err));
             }
         };
         let operation = plan.operation;
-        let read_only = plan.read_only;
-        let management = plan.management;
-        let request_parameters = plan.request_parameters.clone();
-        let resources = plan.resources.clone();
-
-        let result = match self.authorize(service, call, &plan) {
+        let mut record = CallRecord {
+            operation: operation.to_owned(),
+            read_only: plan.read_only,
+            management: plan.management,
+            resources: plan.resources.clone(),
+            request_parameters: plan.request_parameters.clone(),
+            ..CallRecord::default()
+        };
+        let style = DenialStyle {
+            code: service.access_denied_code(),
+            status: service.access_denied_status(),
+            terse_for_anonymous: service.signing_name() == "s3",
+        };
+        let result = match self.core.authorize(style, &call.ctx, &plan.checks) {
             Ok(proof) => service.execute(call, plan, proof).await,
             Err(err) => Err(err),
         };
-        let event = crate::trail::event(
-            service,
-            call,
-            operation,
-            read_only,
-            management,
-            &resources,
-            Some(request_parameters),
-            result.as_ref(),
-        );
-        self.audit_event(event).await;
+        match &result {
+            Ok(reply) => {
+                record.response_elements = reply.response_elements.clone();
+                record.additional_event_data = reply.additional_event_data.clone();
+            }
+            Err(e) => record.error = Some(e.clone()),
+        }
+        self.core
+            .record(service.event_source(), &call.ctx, &record)
+            .await;
         (operation, result)
-    }
-
-    /// Evaluates every check of `plan`; all must be allowed.
-    fn authorize(
-        &self,
-        service: &dyn Service,
-        call: &Call,
-        plan: &Plan,
-    ) -> Result<Authorized, ApiError> {
-        authz::authorize(&self.iam, service, &call.ctx, &plan.checks)?;
-        Ok(Authorized::new())
     }
 
     /// Resolves the access key, checks session tokens and expiry, and verifies the signature.
@@ -265,7 +328,7 @@ impl Dispatcher {
         service: &str,
         now: OffsetDateTime,
     ) -> Result<Caller, ApiError> {
-        let creds = match self.iam.authenticate(&auth.access_key_id) {
+        let creds = match self.iam().authenticate(&auth.access_key_id) {
             Ok(Some(c)) if c.active => c,
             Ok(_) => return Err(AuthFailure::UnknownKey.to_api_error(service)),
             Err(e) => return Err(ApiError::internal(e)),
@@ -342,15 +405,9 @@ impl Dispatcher {
             Ok(r) => r.status,
             Err(e) => e.status,
         };
-        self.metrics
+        self.metrics()
             .observe(service_name, operation, status, started.elapsed());
         result
-    }
-
-    async fn audit_event(&self, event: audit::Event) {
-        if let Err(e) = self.audit.append(event).await {
-            tracing::error!("audit append failed: {e}");
-        }
     }
 
     fn protocol_of(&self, service: &str) -> Protocol {
@@ -367,7 +424,7 @@ impl Dispatcher {
         response: Response<Bytes>,
         started: Instant,
     ) -> Response<Bytes> {
-        self.metrics.observe(
+        self.metrics().observe(
             service,
             operation,
             response.status().as_u16(),
@@ -380,11 +437,11 @@ impl Dispatcher {
 /// The service of a request whose credential scope we could not read: JSON targets and form posts name
 /// theirs; everything else is S3, as on AWS's S3 endpoints.
 fn guess_service(parts: &http::request::Parts) -> String {
-    if let Some(target) = parts
-        .headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-    {
+    guess_service_of(&parts.headers)
+}
+
+fn guess_service_of(headers: &http::HeaderMap) -> String {
+    if let Some(target) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
         if target.starts_with("TrentService.") {
             return "kms".into();
         }
@@ -393,6 +450,33 @@ fn guess_service(parts: &http::request::Parts) -> String {
         }
     }
     "s3".into()
+}
+
+/// The service named by a request's SigV4 credential scope, read cheaply without validating anything (the
+/// service that handles the request verifies the signature).
+fn scope_service(headers: &http::HeaderMap, uri: &http::Uri) -> Option<String> {
+    let from_credential = |credential: &str| credential.split('/').nth(3).map(str::to_owned);
+    if let Some(auth) = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        if let Some(rest) = auth.strip_prefix("AWS4-HMAC-SHA256") {
+            let credential = rest
+                .split(',')
+                .find_map(|p| p.trim().strip_prefix("Credential="))?;
+            return from_credential(credential);
+        }
+        // SigV2 ("AWS <key>:<signature>") exists only for S3.
+        return auth.starts_with("AWS ").then(|| "s3".to_owned());
+    }
+    let query = uri.query()?;
+    let raw = query
+        .split('&')
+        .find_map(|p| p.strip_prefix("X-Amz-Credential="))?;
+    let decoded = percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .ok()?;
+    from_credential(&decoded)
 }
 
 /// Reads a whole body, refusing anything larger than `limit`.
@@ -459,4 +543,40 @@ fn skew_message(request_time: OffsetDateTime, now: OffsetDateTime) -> String {
 /// A request id in AWS's shape (a UUID).
 fn new_request_id() -> String {
     uuid::Uuid::new_v4().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(auth: &str) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        h.insert(http::header::AUTHORIZATION, auth.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn scope_service_reads_header_query_and_sigv2() {
+        let uri: http::Uri = "/".parse().unwrap();
+        let h = headers(
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/kms/aws4_request, SignedHeaders=host, Signature=x",
+        );
+        assert_eq!(scope_service(&h, &uri).as_deref(), Some("kms"));
+        assert_eq!(
+            scope_service(&headers("AWS AKID:sig"), &uri).as_deref(),
+            Some("s3")
+        );
+        let q: http::Uri = "/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20150830%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature=x"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            scope_service(&http::HeaderMap::new(), &q).as_deref(),
+            Some("s3")
+        );
+        assert_eq!(scope_service(&http::HeaderMap::new(), &uri), None);
+        assert_eq!(
+            scope_service(&headers("AWS4-HMAC-SHA256 garbage"), &uri),
+            None
+        );
+    }
 }

@@ -6,17 +6,21 @@
 
 mod authz;
 pub mod context;
+mod core;
 mod dispatch;
 pub mod error;
 pub mod metrics;
 pub mod query;
 pub mod server;
 pub mod service;
-mod trail;
+pub mod trail;
 pub mod xml;
 
+pub use crate::core::Core;
+pub use authz::DenialStyle;
 pub use context::{format_time, AuthType, RequestContext, Via};
-pub use dispatch::{Dispatcher, Peer, MAX_BODY};
+pub use dispatch::{ApiBody, Arrival, BoxError, Dispatcher, Peer, RawService, MAX_BODY};
 pub use error::{ApiError, AuthFailure, Protocol};
 pub use metrics::Metrics;
 pub use service::{Authorized, Call, Check, Plan, Reply, ResourcePolicy, Service};
+pub use trail::CallRecord;

@@ -7,13 +7,13 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{Request, Response};
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 
-use crate::dispatch::{Dispatcher, Peer};
+use crate::dispatch::{ApiBody, Dispatcher, Peer};
 
 /// Serves `dispatcher` on `listener` until `shutdown` completes, then waits for open requests to finish.
 pub async fn serve(
@@ -57,11 +57,7 @@ pub async fn serve(
     graceful.shutdown().await;
 }
 
-async fn route(
-    dispatcher: &Dispatcher,
-    req: Request<Incoming>,
-    peer: Peer,
-) -> Response<Full<Bytes>> {
+async fn route(dispatcher: &Dispatcher, req: Request<Incoming>, peer: Peer) -> Response<ApiBody> {
     let unsigned = !req.headers().contains_key(http::header::AUTHORIZATION)
         && !req
             .uri()
@@ -80,11 +76,15 @@ async fn route(
             _ => {}
         }
     }
-    dispatcher.handle(req, peer).await.map(Full::new)
+    dispatcher.serve_http(req, peer).await
 }
 
-fn text(status: u16, content_type: &'static str, body: Bytes) -> Response<Full<Bytes>> {
-    let mut r = Response::new(Full::new(body));
+fn text(status: u16, content_type: &'static str, body: Bytes) -> Response<ApiBody> {
+    let mut r = Response::new(
+        Full::new(body)
+            .map_err(|never| match never {})
+            .boxed_unsync(),
+    );
     *r.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::OK);
     r.headers_mut().insert(
         http::header::CONTENT_TYPE,

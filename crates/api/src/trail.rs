@@ -2,23 +2,29 @@
 
 use iam::CallerKind;
 
+use crate::context::RequestContext;
 use crate::error::ApiError;
-use crate::service::{Call, Service};
 
-/// The audit event for one call. `outcome` carries the response elements or the error; neither may contain
-/// secrets (services are responsible for what they put in request parameters and response elements).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn event(
-    service: &dyn Service,
-    call: &Call,
-    operation: &str,
-    read_only: bool,
-    management: bool,
-    resources: &[audit::Resource],
-    request_parameters: Option<serde_json::Value>,
-    outcome: Result<&crate::service::Reply, &ApiError>,
-) -> audit::Event {
-    let ctx = &call.ctx;
+/// What the audit trail records of one call, besides its context. Services fill it; nothing in it may be a
+/// secret, plaintext or ciphertext.
+#[derive(Debug, Clone, Default)]
+pub struct CallRecord {
+    /// The AWS operation name (eventName).
+    pub operation: String,
+    pub read_only: bool,
+    /// Management events versus data events (S3 object reads and writes).
+    pub management: bool,
+    pub resources: Vec<audit::Resource>,
+    pub request_parameters: serde_json::Value,
+    pub response_elements: serde_json::Value,
+    pub additional_event_data: Option<serde_json::Value>,
+    /// The error the caller received, if any.
+    pub error: Option<ApiError>,
+}
+
+/// The CloudTrail-shaped audit event of one call.
+pub fn event(event_source: &str, ctx: &RequestContext, record: &CallRecord) -> audit::Event {
+    let resources = &record.resources;
     let caller = &ctx.caller;
     let identity_type = match caller.kind {
         CallerKind::Root => audit::IdentityType::Root,
@@ -79,19 +85,9 @@ pub(crate) fn event(
         },
         session_context,
     };
-    let (error_code, error_message, response_elements, additional_event_data) = match outcome {
-        Ok(r) => (
-            None,
-            None,
-            r.response_elements.clone(),
-            r.additional_event_data.clone(),
-        ),
-        Err(e) => (
-            Some(e.code.clone()),
-            Some(e.message.clone()),
-            serde_json::Value::Null,
-            None,
-        ),
+    let (error_code, error_message) = match &record.error {
+        Some(e) => (Some(e.code.clone()), Some(e.message.clone())),
+        None => (None, None),
     };
     let recipient = resources
         .first()
@@ -102,8 +98,8 @@ pub(crate) fn event(
         event_version: audit::EVENT_VERSION.into(),
         user_identity,
         event_time: ctx.time,
-        event_source: service.event_source().into(),
-        event_name: operation.into(),
+        event_source: event_source.into(),
+        event_name: record.operation.clone(),
         aws_region: ctx.region.clone(),
         source_ip_address: match &ctx.via {
             Some(via) => via.service_principal.clone(),
@@ -112,17 +108,17 @@ pub(crate) fn event(
         user_agent: ctx.user_agent.clone(),
         error_code,
         error_message,
-        request_parameters: request_parameters.unwrap_or(serde_json::Value::Null),
-        response_elements,
-        additional_event_data,
+        request_parameters: record.request_parameters.clone(),
+        response_elements: record.response_elements.clone(),
+        additional_event_data: record.additional_event_data.clone(),
         request_id: ctx.request_id.clone(),
         event_id: uuid::Uuid::new_v4(),
-        read_only,
+        read_only: record.read_only,
         resources: (!resources.is_empty()).then(|| resources.to_vec()),
         event_type: audit::EventType::AwsApiCall,
-        management_event: management,
+        management_event: record.management,
         recipient_account_id: recipient,
-        event_category: if management {
+        event_category: if record.management {
             audit::EventCategory::Management
         } else {
             audit::EventCategory::Data
