@@ -13,6 +13,8 @@ use crate::ServeArgs;
 
 /// How often expired STS sessions are removed from the store.
 const SESSION_PURGE_INTERVAL: Duration = Duration::from_secs(600);
+/// How often scheduled KMS key deletions and automatic rotations are carried out.
+const KMS_DUE_INTERVAL: Duration = Duration::from_secs(60);
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let file = match &args.config {
@@ -57,6 +59,15 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     dispatcher.register(Arc::new(iam_api::IamService::new(iam.clone())));
     dispatcher.register(Arc::new(iam_api::StsService::new(iam.clone())));
     dispatcher.register(Arc::new(trail_api::CloudTrailService::new(audit.clone())));
+    let kms = kms::Kms::new(opened.store.clone(), opened.root.clone());
+    let kms_service = Arc::new(kms_api::KmsService::new(kms.clone(), iam.clone()));
+    {
+        let k = kms_service.clone();
+        dispatcher
+            .metrics()
+            .add_source(Box::new(move || k.metrics_text()));
+    }
+    dispatcher.register(kms_service);
     let dispatcher = Arc::new(dispatcher);
 
     let listener = tokio::net::TcpListener::bind(config.api)
@@ -97,9 +108,22 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         })
     };
 
+    // Scheduled key deletions and automatic rotations: once at start (catching up on downtime), then every
+    // KMS_DUE_INTERVAL.
+    let kms_due = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(KMS_DUE_INTERVAL);
+        loop {
+            tick.tick().await;
+            if let Err(e) = kms.run_due(time::OffsetDateTime::now_utc()).await {
+                tracing::warn!("KMS deletions and rotations failed: {e}");
+            }
+        }
+    });
+
     api::server::serve(listener, dispatcher.clone(), shutdown_signal()).await;
     tracing::info!("shutting down");
     purge.abort();
+    kms_due.abort();
     admin.abort();
     let _ = std::fs::remove_file(layout.admin_socket());
     let _ = std::fs::remove_file(layout.endpoint_file());

@@ -9,7 +9,9 @@ use serde::{de::DeserializeOwned, Serialize};
 use time::macros::datetime;
 
 fn golden(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name)
 }
 
 /// Encodes `value`, compares with (or, when blessing, writes) the golden file, and decodes the file back.
@@ -36,7 +38,10 @@ fn account_record() {
         created: datetime!(2026-01-02 03:04:05 UTC),
     };
     let back = check("account.v1", &a);
-    assert_eq!((back.id, back.name, back.created), (a.id, a.name, a.created));
+    assert_eq!(
+        (back.id, back.name, back.created),
+        (a.id, a.name, a.created)
+    );
 }
 
 #[test]
