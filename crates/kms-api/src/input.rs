@@ -20,26 +20,8 @@ pub(crate) const ENCRYPTION_ALGORITHMS: &[&str] = &[
     "SM2PKE",
 ];
 
-/// The operations a grant can allow (`GrantOperation`).
-pub(crate) const GRANT_OPERATIONS: &[&str] = &[
-    "Decrypt",
-    "Encrypt",
-    "GenerateDataKey",
-    "GenerateDataKeyWithoutPlaintext",
-    "ReEncryptFrom",
-    "ReEncryptTo",
-    "Sign",
-    "Verify",
-    "GetPublicKey",
-    "CreateGrant",
-    "RetireGrant",
-    "DescribeKey",
-    "GenerateDataKeyPair",
-    "GenerateDataKeyPairWithoutPlaintext",
-    "GenerateMac",
-    "VerifyMac",
-    "DeriveSharedSecret",
-];
+/// The operations a grant can allow (`GrantOperation`), as the engine defines them.
+pub(crate) use kms::GRANT_OPERATIONS;
 
 /// A `ValidationException` in KMS's wording for one failed constraint of `member`.
 pub(crate) fn validation(value: &str, member: &str, constraint: &str) -> ApiError {

@@ -28,7 +28,8 @@ pub struct CreateKeyInput {
 /// The largest description AWS accepts.
 const MAX_DESCRIPTION: usize = 8192;
 
-const KEY_SPECS: &[&str] = &[
+/// AWS's `KeySpec` enum (coffer makes `SYMMETRIC_DEFAULT` keys; the rest are refused as unsupported).
+pub const KEY_SPECS: &[&str] = &[
     "RSA_2048",
     "RSA_3072",
     "RSA_4096",

@@ -38,7 +38,7 @@ pub use due::DueReport;
 pub use error::KmsError;
 pub use grants::{parse_grant_token, CreateGrantInput, GRANT_OPERATIONS};
 pub use key_policy::{aws_managed_policy, default_key_policy, MAX_POLICY_BYTES};
-pub use keys::CreateKeyInput;
+pub use keys::{CreateKeyInput, KEY_SPECS};
 pub use model::{
     alias_arn, key_arn, AliasRecord, Grant, GrantConstraints, KeyInfo, KeyManager, KeyMetadata,
     KeyRecord, KeyState, MaterialSet, MaterialVersion, MultiRegionConfiguration, MultiRegionKey,
