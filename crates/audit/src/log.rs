@@ -128,6 +128,12 @@ impl AuditLog {
         for d in [dir, &segments_dir, &digests_dir, &index_dir] {
             std::fs::create_dir_all(d).map_err(Error::io(d))?;
         }
+        // Records name principals, accounts and source addresses: only the owner may read the trail.
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                .map_err(Error::io(dir))?;
+        }
         let (segments, file) = recover_segments(&segments_dir, &index_dir)?;
         // recover_segments always leaves at least the (possibly empty) active segment.
         let active = segments.last().cloned().ok_or(Error::Closed)?;
