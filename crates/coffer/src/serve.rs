@@ -15,6 +15,9 @@ use crate::ServeArgs;
 const SESSION_PURGE_INTERVAL: Duration = Duration::from_secs(600);
 /// How often scheduled KMS key deletions and automatic rotations are carried out.
 const KMS_DUE_INTERVAL: Duration = Duration::from_secs(60);
+/// How often unreferenced blobs are looked for, and how old one must be before it is removed.
+const BLOB_GC_INTERVAL: Duration = Duration::from_secs(600);
+const BLOB_GC_GRACE: Duration = Duration::from_secs(600);
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let file = match &args.config {
@@ -68,7 +71,31 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             .add_source(Box::new(move || k.metrics_text()));
     }
     dispatcher.register(kms_service);
+
+    // S3: object bodies in the blob store (large) or inline in metadata (small), every one encrypted with a data
+    // key from the SSE key manager, which asks KMS on the caller's behalf through the dispatcher itself.
+    let blobs = Arc::new(
+        blob::LocalBlobStore::open(&layout.blobs_dir())
+            .await
+            .with_context(|| format!("opening the blob store {}", layout.blobs_dir().display()))?,
+    );
+    let objects = objects::Objects::new(opened.store.clone(), blobs, objects::Config::default());
+    let kms_handle = kms_api::DispatcherHandle::new();
+    let keys = Arc::new(sse::KeyManager::new(
+        opened.store.clone(),
+        opened.root.clone(),
+        kms.clone(),
+        kms_api::KmsClient::new(kms_handle.clone(), "s3"),
+        sse::Config::default(),
+    ));
+    dispatcher.register_raw(Arc::new(s3_api::S3Frontend::new(
+        dispatcher.core().clone(),
+        objects.clone(),
+        keys,
+        s3_api::S3Options::default(),
+    )));
     let dispatcher = Arc::new(dispatcher);
+    kms_handle.bind(&dispatcher);
 
     let listener = tokio::net::TcpListener::bind(config.api)
         .await
@@ -120,7 +147,21 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         }
     });
 
+    // Blobs whose metadata commit never happened (a crash between the two) are removed once they are older than
+    // BLOB_GC_GRACE, so a PUT still in flight never loses its blob.
+    let blob_gc = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(BLOB_GC_INTERVAL);
+        loop {
+            tick.tick().await;
+            match objects.collect_garbage(BLOB_GC_GRACE).await {
+                Ok(report) => tracing::debug!("blob gc: {report:?}"),
+                Err(e) => tracing::warn!("blob gc failed: {e}"),
+            }
+        }
+    });
+
     api::server::serve(listener, dispatcher.clone(), shutdown_signal()).await;
+    blob_gc.abort();
     tracing::info!("shutting down");
     purge.abort();
     kms_due.abort();

@@ -51,6 +51,11 @@ impl Layout {
         self.root.join("meta.redb")
     }
 
+    /// Encrypted object bodies too large to keep inline in the metadata store.
+    pub fn blobs_dir(&self) -> PathBuf {
+        self.root.join("blobs")
+    }
+
     pub fn audit_dir(&self) -> PathBuf {
         self.root.join("audit")
     }
