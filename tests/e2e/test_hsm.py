@@ -68,6 +68,14 @@ def test_token_is_the_root_of_trust_across_restarts(fresh_server, softhsm):
     creds = (key["AccessKeyId"], key["SecretAccessKey"])
     _, ident, _ = s.aws("sts", "get-caller-identity", creds=creds)
     assert ident["Arn"].endswith(":user/hsm-user")
+
+    # KMS key material is sealed by the token too: data encrypted now, and after a rotation, must decrypt after
+    # the restart below.
+    kms = s.client("kms")
+    key_id = kms.create_key(Description="under the HSM")["KeyMetadata"]["KeyId"]
+    before = kms.encrypt(KeyId=key_id, Plaintext=b"sealed by the token", EncryptionContext={"t": "1"})
+    kms.rotate_key_on_demand(KeyId=key_id)
+    after = kms.encrypt(KeyId=key_id, Plaintext=b"after rotation", EncryptionContext={"t": "2"})
     assert s.stop() == 0
 
     # Restarted on the same data directory — this time configured through the environment — every sealed
@@ -90,6 +98,11 @@ def test_token_is_the_root_of_trust_across_restarts(fresh_server, softhsm):
         assert user["User"]["UserName"] == "hsm-user"
         _, root_ident, _ = again.aws("sts", "get-caller-identity")
         assert root_ident["Arn"].endswith(":root")
+        kms = again.client("kms")
+        got = kms.decrypt(CiphertextBlob=before["CiphertextBlob"], EncryptionContext={"t": "1"})
+        assert got["Plaintext"] == b"sealed by the token" and got["KeyId"] == before["KeyId"]
+        got = kms.decrypt(CiphertextBlob=after["CiphertextBlob"], EncryptionContext={"t": "2"})
+        assert got["Plaintext"] == b"after rotation"
         assert not (keys_dir / "root.key").exists()
     finally:
         assert again.stop() == 0
