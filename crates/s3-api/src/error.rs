@@ -10,6 +10,19 @@ pub(crate) type Result<T, E = ApiError> = std::result::Result<T, E>;
 
 /// An engine error as S3 answers it.
 pub(crate) fn from_object(e: ObjectError) -> ApiError {
+    if matches!(e, ObjectError::WrongKey) {
+        // Every data key reaches the engine verified by the `KeyService` (an authenticated unwrap for
+        // SSE-S3 and SSE-KMS; for SSE-C the keyed check, which answers a wrong customer key with 403
+        // itself), so an envelope refusing it has an altered header: damage, never the caller's 403.
+        tracing::error!(
+            "stored object damaged: the envelope header does not commit to its data key"
+        );
+        return ApiError::new(
+            500,
+            "InternalError",
+            "We encountered an internal error. Please try again.",
+        );
+    }
     let status = e.status();
     let code = e.code();
     if status >= 500 {
@@ -56,4 +69,17 @@ pub(crate) fn not_implemented(what: &str) -> ApiError {
         "NotImplemented",
         format!("A header or operation you provided implies functionality that is not implemented: {what}"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_the_envelope_refuses_is_damage_not_access_denied() {
+        let e = from_object(ObjectError::WrongKey);
+        assert_eq!((e.status, e.code.as_str()), (500, "InternalError"));
+        let e = from_object(ObjectError::NoSuchBucket);
+        assert_eq!((e.status, e.code.as_str()), (404, "NoSuchBucket"));
+    }
 }
