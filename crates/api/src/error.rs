@@ -153,7 +153,7 @@ impl AuthFailure {
                 "InvalidAccessKeyId",
                 "The AWS Access Key Id you provided does not exist in our records.",
             ),
-            (AuthFailure::UnknownKey | AuthFailure::BadToken, "kms" | "cloudtrail") => {
+            (AuthFailure::UnknownKey | AuthFailure::BadToken, "kms" | "cloudtrail" | "acm") => {
                 ApiError::new(400, "UnrecognizedClientException", INVALID_TOKEN)
             }
             (AuthFailure::UnknownKey, _) => {
@@ -168,7 +168,7 @@ impl AuthFailure {
             (AuthFailure::ExpiredToken, "s3") => {
                 ApiError::new(400, "ExpiredToken", "The provided token has expired.")
             }
-            (AuthFailure::ExpiredToken, "kms" | "cloudtrail") => ApiError::new(
+            (AuthFailure::ExpiredToken, "kms" | "cloudtrail" | "acm") => ApiError::new(
                 400,
                 "ExpiredTokenException",
                 "The security token included in the request is expired",
@@ -180,9 +180,10 @@ impl AuthFailure {
             ),
             (AuthFailure::Signature(code, message), service) => {
                 let code = match (code.as_str(), service) {
-                    ("SignatureDoesNotMatch" | "RequestTimeTooSkewed", "kms" | "cloudtrail") => {
-                        "InvalidSignatureException"
-                    }
+                    (
+                        "SignatureDoesNotMatch" | "RequestTimeTooSkewed",
+                        "kms" | "cloudtrail" | "acm",
+                    ) => "InvalidSignatureException",
                     ("RequestTimeTooSkewed", s) if s != "s3" => "SignatureDoesNotMatch",
                     (c, _) => c,
                 };

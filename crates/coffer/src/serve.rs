@@ -71,6 +71,15 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             .add_source(Box::new(move || k.metrics_text()));
     }
     dispatcher.register(kms_service);
+    let cloudfront = cloudfront::CloudFront::new(
+        opened.store.clone(),
+        opened.root.clone(),
+        cloudfront::Config::default(),
+    );
+    dispatcher.register(Arc::new(cloudfront_api::CloudFrontService::new(
+        cloudfront.clone(),
+    )));
+    dispatcher.register(Arc::new(cloudfront_api::AcmService::new(cloudfront)));
 
     // S3: object bodies in the blob store (large) or inline in metadata (small), every one encrypted with a data
     // key from the SSE key manager, which asks KMS on the caller's behalf through the dispatcher itself.
