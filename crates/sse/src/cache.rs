@@ -83,11 +83,17 @@ impl CachedKey {
     }
 }
 
+/// How many fill locks a cache has: slots hash onto them, so two misses contend only when they share one.
+const FILL_STRIPES: usize = 64;
+
 /// A TTL- and size-bounded map of cached keys.
 pub(crate) struct KeyCache<K> {
     ttl: Duration,
     max_entries: usize,
     map: Mutex<HashMap<K, Arc<CachedKey>>>,
+    /// Held while a missing entry is fetched from KMS, so that concurrent misses on one slot make one KMS call
+    /// and the rest reuse its result (without this, a burst of PUTs into a fresh bucket each fetched a key).
+    fills: Vec<tokio::sync::Mutex<()>>,
 }
 
 impl<K: Eq + Hash + Clone> KeyCache<K> {
@@ -96,7 +102,19 @@ impl<K: Eq + Hash + Clone> KeyCache<K> {
             ttl,
             max_entries,
             map: Mutex::new(HashMap::new()),
+            fills: (0..FILL_STRIPES)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
         }
+    }
+
+    /// Waits for the right to fill `slot`. Callers re-check the cache once they hold it: another caller may
+    /// have filled the slot meanwhile.
+    pub(crate) async fn fill_guard(&self, slot: &K) -> tokio::sync::MutexGuard<'_, ()> {
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        let hash = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+            .hash_one(slot);
+        self.fills[(hash as usize) % FILL_STRIPES].lock().await
     }
 
     // A poisoned lock can only come from a panic in the short sections below, none of which leaves the map

@@ -195,11 +195,12 @@ impl KeyManager {
             context: canonical(context),
             requester: Requester::of(ctx),
         };
-        if let Some(e) = self.inner.put_cache.get(&slot) {
-            if self.still_usable(&e.key_arn, e.material_id.as_deref()) {
-                return Ok(e);
-            }
-            self.inner.put_cache.remove(&slot);
+        if let Some(e) = self.usable_put(&slot) {
+            return Ok(e);
+        }
+        let _filling = self.inner.put_cache.fill_guard(&slot).await;
+        if let Some(e) = self.usable_put(&slot) {
+            return Ok(e);
         }
         let dk = self.generate(ctx, key_ref, context).await?;
         let entry = CachedKey::new(
@@ -226,15 +227,37 @@ impl KeyManager {
             digest: crypto::sha256(&material),
             requester: Requester::of(ctx),
         };
-        if let Some(e) = self.inner.get_cache.get(&slot) {
-            if self.still_usable(&e.key_arn, None) {
-                return Ok(e);
-            }
-            self.inner.get_cache.remove(&slot);
+        if let Some(e) = self.usable_get(&slot) {
+            return Ok(e);
+        }
+        let _filling = self.inner.get_cache.fill_guard(&slot).await;
+        if let Some(e) = self.usable_get(&slot) {
+            return Ok(e);
         }
         let plaintext = self.decrypt(ctx, ciphertext, d).await?;
         let entry = CachedKey::new(plaintext, d.key_arn.clone(), Vec::new(), None);
         Ok(self.inner.get_cache.insert(slot, entry))
+    }
+
+    /// The cached write key of `slot`, if its KMS key is still enabled at the same material; else none (and the
+    /// stale entry is dropped).
+    fn usable_put(&self, slot: &PutSlot) -> Option<std::sync::Arc<CachedKey>> {
+        let e = self.inner.put_cache.get(slot)?;
+        if self.still_usable(&e.key_arn, e.material_id.as_deref()) {
+            return Some(e);
+        }
+        self.inner.put_cache.remove(slot);
+        None
+    }
+
+    /// The cached read key of `slot`, if its KMS key is still enabled; else none (and the stale entry is dropped).
+    fn usable_get(&self, slot: &GetSlot) -> Option<std::sync::Arc<CachedKey>> {
+        let e = self.inner.get_cache.get(slot)?;
+        if self.still_usable(&e.key_arn, None) {
+            return Some(e);
+        }
+        self.inner.get_cache.remove(slot);
+        None
     }
 
     /// Whether a cached key's KMS key is still enabled (and, when `material` is given, still at that material).

@@ -773,6 +773,30 @@ async fn kms_calls_for_ten_thousand_puts() {
     assert_eq!(calls, 10_000);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_first_puts_share_one_bucket_key() {
+    let env = std::sync::Arc::new(Env::new().await);
+    let alice = env.user("alice").await;
+    let key = env.key_for(&["alice"]).await;
+    let with_bucket_key = kms_default(Some(&key), true);
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..64 {
+        let (env, alice, default) = (env.clone(), alice.clone(), with_bucket_key.clone());
+        tasks.spawn(async move {
+            let obj = env.object(&format!("burst/{i}"), default);
+            env.keys
+                .key_for_put(&alice, &obj, &SseRequest::default())
+                .await
+                .map(|_| ())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap().unwrap();
+    }
+    // A burst of misses on a cold cache fetches the bucket key once; the others wait for it.
+    assert_eq!(env.keys.kms_calls(), 1);
+}
+
 #[tokio::test]
 async fn key_policy_decides_reads_through_s3() {
     let env = Env::new().await;
