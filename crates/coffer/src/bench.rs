@@ -1,11 +1,17 @@
 //! `coffer bench`: a closed-loop load generator for any AWS-compatible endpoint. N workers each keep one
 //! request in flight over kept-alive connections, signing every request with SigV4 like an SDK would, and the
 //! tool reports throughput and latency percentiles. The same command runs against coffer and against a peer
-//! (e.g. `moto_server`) so the two are compared under one client.
+//! (e.g. `moto_server`, `s3s-fs`) so they are compared under one client.
+//!
+//! The workloads of each protocol family live in a submodule: `sts` (Query), `kms` (JSON 1.1), `s3` (REST).
+
+mod kms;
+mod s3;
+mod sts;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,23 +29,60 @@ pub enum Workload {
     KmsGenerateDataKey,
     /// `kms:Decrypt` of a data key the tool generates first (JSON 1.1).
     KmsDecrypt,
+    /// `s3:PutObject` of `--object-size` bytes, spread over `--keys` object names (path-style).
+    S3Put,
+    /// `s3:GetObject` of a set of `--keys` objects of `--object-size` bytes the tool writes first.
+    S3Get,
 }
 
-/// One request of a workload: the signing name, the `X-Amz-Target` (JSON protocols), the content type, the body.
+impl Workload {
+    fn is_s3(self) -> bool {
+        matches!(self, Workload::S3Put | Workload::S3Get)
+    }
+}
+
+/// The path of a request: one fixed path, or one of `count` object keys chosen by the request's ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum RequestPath {
+    Fixed(String),
+    Spread { prefix: String, count: u64 },
+}
+
+impl RequestPath {
+    fn for_ticket(&self, ticket: u64) -> String {
+        match self {
+            RequestPath::Fixed(p) => p.clone(),
+            RequestPath::Spread { prefix, count } => {
+                format!("{prefix}{:08}", ticket % (*count).max(1))
+            }
+        }
+    }
+}
+
+/// One request of a workload, repeated by every worker: the signing name, method, path, headers, body, the
+/// payload hash it is signed with (`UNSIGNED-PAYLOAD` or the body's SHA-256, computed once) and the body
+/// length a successful answer must have.
 struct RequestShape {
     service: &'static str,
-    target: Option<&'static str>,
-    content_type: &'static str,
+    method: http::Method,
+    path: RequestPath,
+    headers: Vec<(&'static str, String)>,
     body: Bytes,
+    payload_hash: String,
+    expect_len: Option<u64>,
 }
 
 impl RequestShape {
-    fn kms(target: &'static str, body: serde_json::Value) -> Self {
+    /// A POST to `/` with a signed body, as the Query and JSON protocols send.
+    fn post(service: &'static str, headers: Vec<(&'static str, String)>, body: Bytes) -> Self {
         Self {
-            service: "kms",
-            target: Some(target),
-            content_type: "application/x-amz-json-1.1",
-            body: Bytes::from(body.to_string()),
+            service,
+            method: http::Method::POST,
+            path: RequestPath::Fixed("/".to_owned()),
+            headers,
+            payload_hash: sigv4::sha256_hex(&body),
+            body,
+            expect_len: None,
         }
     }
 }
@@ -66,6 +109,28 @@ pub struct BenchArgs {
     /// How long to run, in seconds (after a one-second warm-up).
     #[arg(long, default_value_t = 10.0)]
     seconds: f64,
+    /// Send exactly this many requests, all measured (no warm-up, no probe), instead of running for --seconds.
+    #[arg(long)]
+    requests: Option<u64>,
+    /// S3: the object size in bytes (e.g. 4096, 268435456).
+    #[arg(long, default_value_t = 4096)]
+    object_size: u64,
+    /// S3: the bucket, created if absent.
+    #[arg(long, default_value = "coffer-bench")]
+    bucket: String,
+    /// S3: how many object names PUTs spread over, or how many objects GETs read
+    /// [default: 1 GiB worth, at most 1,048,576 for PUT and 1,024 for GET].
+    #[arg(long)]
+    keys: Option<u64>,
+    /// S3: set the bucket's default encryption (PutBucketEncryption) before the run.
+    #[arg(long, value_parser = ["aws:kms", "AES256"])]
+    sse: Option<String>,
+    /// S3 with --sse aws:kms: the KMS key [default: one the tool creates].
+    #[arg(long, requires = "sse")]
+    kms_key_id: Option<String>,
+    /// S3 with --sse aws:kms: enable S3 Bucket Keys in the default encryption.
+    #[arg(long, requires = "sse")]
+    bucket_key: bool,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -111,22 +176,41 @@ fn read_credentials(path: &std::path::Path, profile: &str) -> anyhow::Result<sig
 }
 
 struct Target {
-    endpoint: http::Uri,
+    /// `scheme://authority`, without a trailing slash.
+    base: String,
     host: String,
     creds: sigv4::Credentials,
     region: String,
 }
 
 impl Target {
-    /// A signed request of `shape`.
-    fn request(&self, shape: &RequestShape) -> anyhow::Result<http::Request<Full<Bytes>>> {
+    fn new(endpoint: &str, creds: sigv4::Credentials, region: &str) -> anyhow::Result<Self> {
+        let uri: http::Uri = endpoint.parse().context("--endpoint is not a URL")?;
+        let host = uri
+            .authority()
+            .map(|a| a.to_string())
+            .context("--endpoint needs a host")?;
+        let scheme = uri.scheme_str().unwrap_or("http");
+        Ok(Self {
+            base: format!("{scheme}://{host}"),
+            host,
+            creds,
+            region: region.to_owned(),
+        })
+    }
+
+    /// The signed request number `ticket` of `shape`. The body is a clone of the shape's `Bytes`: no copy.
+    fn request(
+        &self,
+        shape: &RequestShape,
+        ticket: u64,
+    ) -> anyhow::Result<http::Request<Full<Bytes>>> {
         let mut builder = http::Request::builder()
-            .method("POST")
-            .uri(self.endpoint.clone())
-            .header("host", &self.host)
-            .header("content-type", shape.content_type);
-        if let Some(t) = shape.target {
-            builder = builder.header("x-amz-target", t);
+            .method(shape.method.clone())
+            .uri(format!("{}{}", self.base, shape.path.for_ticket(ticket)))
+            .header("host", &self.host);
+        for (name, value) in &shape.headers {
+            builder = builder.header(*name, value);
         }
         let (mut parts, ()) = builder.body(())?.into_parts();
         let params = sigv4::SigningParams {
@@ -134,9 +218,13 @@ impl Target {
             region: &self.region,
             service: shape.service,
             now: time::OffsetDateTime::now_utc(),
-            mode: sigv4::UriMode::Normalize,
+            mode: if shape.service == "s3" {
+                sigv4::UriMode::S3
+            } else {
+                sigv4::UriMode::Normalize
+            },
         };
-        sigv4::sign_request(&mut parts, &sigv4::sha256_hex(&shape.body), &params)
+        sigv4::sign_request(&mut parts, &shape.payload_hash, &params)
             .map_err(|e| anyhow::anyhow!("signing: {e}"))?;
         Ok(http::Request::from_parts(
             parts,
@@ -145,21 +233,30 @@ impl Target {
     }
 }
 
-/// Sends one request and returns the body of a successful answer.
-async fn call<C>(
-    client: &Client<C, Full<Bytes>>,
+type BenchClient = Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
+
+/// Sends request `ticket` of `shape` and returns the status and the whole body (for set-up calls).
+async fn send(
+    client: &BenchClient,
     target: &Target,
     shape: &RequestShape,
-) -> anyhow::Result<Bytes>
-where
-    C: hyper_util::client::legacy::connect::Connect + Clone + Send + Sync + 'static,
-{
+    ticket: u64,
+) -> anyhow::Result<(http::StatusCode, Bytes)> {
     let resp = client
-        .request(target.request(shape)?)
+        .request(target.request(shape, ticket)?)
         .await
         .context("the endpoint did not answer")?;
     let status = resp.status();
-    let body = resp.into_body().collect().await?.to_bytes();
+    Ok((status, resp.into_body().collect().await?.to_bytes()))
+}
+
+/// Sends one request and returns the body of a successful answer.
+async fn call(
+    client: &BenchClient,
+    target: &Target,
+    shape: &RequestShape,
+) -> anyhow::Result<Bytes> {
+    let (status, body) = send(client, target, shape, 0).await?;
     if !status.is_success() {
         bail!(
             "the endpoint answered {status}: {}",
@@ -169,87 +266,65 @@ where
     Ok(body)
 }
 
-/// Prepares what the workload needs (a key, a ciphertext) and returns the request every worker repeats.
-async fn prepare<C>(
-    client: &Client<C, Full<Bytes>>,
+/// One measured request: sent, its answer read to the end without keeping it, its status and length checked.
+async fn exchange(
+    client: &BenchClient,
     target: &Target,
-    workload: Workload,
-) -> anyhow::Result<RequestShape>
-where
-    C: hyper_util::client::legacy::connect::Connect + Clone + Send + Sync + 'static,
-{
-    let json = |b: &Bytes| -> anyhow::Result<serde_json::Value> {
-        serde_json::from_slice(b).context("the endpoint's answer is not JSON")
-    };
-    Ok(match workload {
-        Workload::StsGetCallerIdentity => RequestShape {
-            service: "sts",
-            target: None,
-            content_type: "application/x-www-form-urlencoded; charset=utf-8",
-            body: Bytes::from_static(b"Action=GetCallerIdentity&Version=2011-06-15"),
-        },
-        Workload::KmsGenerateDataKey | Workload::KmsDecrypt => {
-            let created = call(
-                client,
-                target,
-                &RequestShape::kms(
-                    "TrentService.CreateKey",
-                    serde_json::json!({"Description": "coffer bench"}),
-                ),
-            )
-            .await?;
-            let key_id = json(&created)?["KeyMetadata"]["KeyId"]
-                .as_str()
-                .context("CreateKey returned no KeyId")?
-                .to_owned();
-            let context = serde_json::json!({"purpose": "bench"});
-            let gdk = RequestShape::kms(
-                "TrentService.GenerateDataKey",
-                serde_json::json!({"KeyId": key_id, "KeySpec": "AES_256", "EncryptionContext": context}),
-            );
-            if workload == Workload::KmsGenerateDataKey {
-                gdk
-            } else {
-                let generated = json(&call(client, target, &gdk).await?)?;
-                let blob = generated["CiphertextBlob"]
-                    .as_str()
-                    .context("GenerateDataKey returned no blob")?;
-                RequestShape::kms(
-                    "TrentService.Decrypt",
-                    serde_json::json!({"CiphertextBlob": blob, "EncryptionContext": context}),
-                )
-            }
+    shape: &RequestShape,
+    ticket: u64,
+) -> Result<(), String> {
+    let req = target.request(shape, ticket).map_err(|e| e.to_string())?;
+    let resp = client.request(req).await.map_err(|e| e.to_string())?;
+    let status = resp.status();
+    let mut body = resp.into_body();
+    if !status.is_success() {
+        let text = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
+        return Err(format!("{status}: {}", String::from_utf8_lossy(&text)));
+    }
+    let mut len = 0u64;
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame.map_err(|e| e.to_string())?.into_data() {
+            len += data.len() as u64;
         }
-    })
+    }
+    match shape.expect_len {
+        Some(want) if want != len => Err(format!("{status}: {len} bytes instead of {want}")),
+        _ => Ok(()),
+    }
+}
+
+/// Prepares what the workload needs (a key, a ciphertext, a bucket and objects) and returns the request every
+/// worker repeats.
+async fn prepare(
+    client: &BenchClient,
+    target: &Arc<Target>,
+    args: &BenchArgs,
+) -> anyhow::Result<RequestShape> {
+    match args.workload {
+        Workload::StsGetCallerIdentity => Ok(sts::get_caller_identity()),
+        Workload::KmsGenerateDataKey | Workload::KmsDecrypt => {
+            kms::prepare(client, target, args.workload).await
+        }
+        Workload::S3Put | Workload::S3Get => s3::prepare(client, target, args).await,
+    }
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let creds = read_credentials(&args.credentials, &args.profile)?;
-    let endpoint: http::Uri = args.endpoint.parse().context("--endpoint is not a URL")?;
-    let host = endpoint
-        .authority()
-        .map(|a| a.to_string())
-        .context("--endpoint needs a host")?;
-    let target = Arc::new(Target {
-        endpoint,
-        host,
-        creds,
-        region: args.region.clone(),
-    });
+    let target = Arc::new(Target::new(&args.endpoint, creds, &args.region)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let report = runtime.block_on(drive(
-        target,
-        args.workload,
-        args.concurrency.max(1),
-        args.seconds,
-    ))?;
+    let report = runtime.block_on(drive(target, &args))?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
+        let size = match report.mb_per_second {
+            Some(mbs) => format!(" of {} bytes, {mbs:.1} MB/s,", args.object_size),
+            None => String::new(),
+        };
         println!(
-            "{:?}: {} requests in {:.2}s with {} in flight: {:.0} req/s, p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms, {} errors",
+            "{:?}: {} requests{size} in {:.2}s with {} in flight: {:.0} req/s, p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms, {} errors",
             args.workload,
             report.requests,
             report.seconds,
@@ -260,6 +335,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             report.max_ms,
             report.errors
         );
+        if let Some(e) = &report.first_error {
+            println!("first error: {e}");
+        }
     }
     Ok(if report.errors == 0 {
         ExitCode::SUCCESS
@@ -274,66 +352,65 @@ struct Report {
     errors: u64,
     seconds: f64,
     requests_per_second: f64,
+    /// Object bytes moved per second, in 10^6 bytes (S3 workloads).
+    mb_per_second: Option<f64>,
     p50_ms: f64,
     p99_ms: f64,
     max_ms: f64,
     first_error: Option<String>,
 }
 
-async fn drive(
-    target: Arc<Target>,
-    workload: Workload,
-    concurrency: usize,
-    seconds: f64,
-) -> anyhow::Result<Report> {
+/// The `p` quantile (0..=1) of sorted latencies in microseconds, in milliseconds (nearest rank).
+fn percentile(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    f64::from(sorted[i]) / 1000.0
+}
+
+async fn drive(target: Arc<Target>, args: &BenchArgs) -> anyhow::Result<Report> {
+    let concurrency = args.concurrency.max(1);
     let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
     connector.set_nodelay(true);
-    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new())
+    let client: BenchClient = Client::builder(TokioExecutor::new())
         .pool_max_idle_per_host(concurrency)
         .build(connector);
     // Set up, and fail fast with a clear message if the endpoint is down or rejects the credentials.
-    let shape = Arc::new(prepare(&client, &target, workload).await?);
-    call(&client, &target, &shape).await?;
+    let shape = Arc::new(prepare(&client, &target, args).await?);
+    let limit = args.requests;
+    if limit.is_none() {
+        exchange(&client, &target, &shape, 0)
+            .await
+            .map_err(|e| anyhow::anyhow!("the endpoint answered {e}"))?;
+    }
 
-    let measuring = Arc::new(AtomicBool::new(false));
+    // In a timed run, workers start unmeasured (warm-up) and stop when told; with --requests, every request
+    // is measured and workers stop when the tickets run out.
+    let measuring = Arc::new(AtomicBool::new(limit.is_some()));
     let stop = Arc::new(AtomicBool::new(false));
+    let tickets = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::with_capacity(concurrency);
+    let started = Instant::now();
     for _ in 0..concurrency {
-        let (client, target, measuring, stop) = (
-            client.clone(),
-            target.clone(),
-            measuring.clone(),
-            stop.clone(),
-        );
-        let shape = shape.clone();
+        let (client, target, shape) = (client.clone(), target.clone(), shape.clone());
+        let (measuring, stop, tickets) = (measuring.clone(), stop.clone(), tickets.clone());
         tasks.push(tokio::spawn(async move {
-            let mut latencies: Vec<u32> = Vec::with_capacity(1 << 16);
+            let mut latencies: Vec<u32> = Vec::with_capacity(1 << 12);
             let mut errors = 0u64;
             let mut first_error = None;
             while !stop.load(Ordering::Relaxed) {
-                let started = Instant::now();
-                let outcome = match target.request(&shape) {
-                    Ok(req) => match client.request(req).await {
-                        Ok(resp) => {
-                            let ok = resp.status().is_success();
-                            let status = resp.status();
-                            match resp.into_body().collect().await {
-                                Ok(_) if ok => Ok(()),
-                                Ok(b) => Err(format!(
-                                    "{status}: {}",
-                                    String::from_utf8_lossy(&b.to_bytes())
-                                )),
-                                Err(e) => Err(e.to_string()),
-                            }
-                        }
-                        Err(e) => Err(e.to_string()),
-                    },
-                    Err(e) => Err(e.to_string()),
-                };
+                let ticket = tickets.fetch_add(1, Ordering::Relaxed);
+                if limit.is_some_and(|n| ticket >= n) {
+                    break;
+                }
+                let began = Instant::now();
+                let outcome = exchange(&client, &target, &shape, ticket).await;
                 if measuring.load(Ordering::Relaxed) {
                     match outcome {
-                        Ok(()) => latencies
-                            .push(started.elapsed().as_micros().min(u32::MAX as u128) as u32),
+                        Ok(()) => {
+                            latencies.push(began.elapsed().as_micros().min(u32::MAX as u128) as u32)
+                        }
                         Err(e) => {
                             errors += 1;
                             first_error.get_or_insert(e);
@@ -344,13 +421,17 @@ async fn drive(
             (latencies, errors, first_error)
         }));
     }
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    measuring.store(true, Ordering::Relaxed);
-    let started = Instant::now();
-    tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
-    measuring.store(false, Ordering::Relaxed);
-    let elapsed = started.elapsed().as_secs_f64();
-    stop.store(true, Ordering::Relaxed);
+    let timed = if limit.is_none() {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        measuring.store(true, Ordering::Relaxed);
+        let measured_from = Instant::now();
+        tokio::time::sleep(Duration::from_secs_f64(args.seconds)).await;
+        measuring.store(false, Ordering::Relaxed);
+        stop.store(true, Ordering::Relaxed);
+        Some(measured_from.elapsed())
+    } else {
+        None
+    };
 
     let mut all = Vec::new();
     let mut errors = 0;
@@ -363,21 +444,20 @@ async fn drive(
             first_error = f;
         }
     }
+    let elapsed = timed.unwrap_or_else(|| started.elapsed()).as_secs_f64();
     all.sort_unstable();
-    let pct = |p: f64| -> f64 {
-        if all.is_empty() {
-            return 0.0;
-        }
-        let i = ((all.len() as f64 * p).ceil() as usize).clamp(1, all.len()) - 1;
-        f64::from(all[i]) / 1000.0
-    };
+    let requests_per_second = all.len() as f64 / elapsed;
     Ok(Report {
         requests: all.len() as u64,
         errors,
         seconds: elapsed,
-        requests_per_second: all.len() as f64 / elapsed,
-        p50_ms: pct(0.50),
-        p99_ms: pct(0.99),
+        requests_per_second,
+        mb_per_second: args
+            .workload
+            .is_s3()
+            .then(|| requests_per_second * args.object_size as f64 / 1e6),
+        p50_ms: percentile(&all, 0.50),
+        p99_ms: percentile(&all, 0.99),
         max_ms: all.last().map(|v| f64::from(*v) / 1000.0).unwrap_or(0.0),
         first_error,
     })
@@ -386,6 +466,25 @@ async fn drive(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: BenchArgs,
+    }
+
+    pub(super) fn parse(extra: &[&str]) -> Result<BenchArgs, clap::Error> {
+        let mut argv = vec![
+            "bench",
+            "--endpoint",
+            "http://127.0.0.1:9000",
+            "--credentials",
+            "c",
+        ];
+        argv.extend_from_slice(extra);
+        Cli::try_parse_from(argv).map(|c| c.args)
+    }
 
     #[test]
     fn reads_profiles() {
@@ -401,5 +500,95 @@ mod tests {
         assert_eq!(c.secret_access_key, "s3cr3t/+");
         assert!(read_credentials(&p, "other").is_err());
         assert!(read_credentials(&p, "missing").is_err());
+    }
+
+    #[test]
+    fn parses_workloads_and_s3_options() {
+        let a = parse(&["kms-decrypt"]).unwrap();
+        assert_eq!(a.workload, Workload::KmsDecrypt);
+        assert_eq!((a.concurrency, a.seconds, a.requests), (64, 10.0, None));
+
+        let a = parse(&[
+            "s3-put",
+            "--object-size",
+            "268435456",
+            "--bucket",
+            "b1",
+            "--sse",
+            "aws:kms",
+            "--bucket-key",
+            "--requests",
+            "10000",
+            "--keys",
+            "7",
+        ])
+        .unwrap();
+        assert_eq!(a.workload, Workload::S3Put);
+        assert_eq!(a.object_size, 268_435_456);
+        assert_eq!(a.bucket, "b1");
+        assert_eq!(a.sse.as_deref(), Some("aws:kms"));
+        assert!(a.bucket_key);
+        assert_eq!((a.requests, a.keys), (Some(10_000), Some(7)));
+
+        let a = parse(&["s3-get"]).unwrap();
+        assert_eq!(
+            (a.workload, a.object_size, a.sse, a.bucket_key),
+            (Workload::S3Get, 4096, None, false)
+        );
+
+        assert!(parse(&["s3-put", "--bucket-key"]).is_err(), "needs --sse");
+        assert!(
+            parse(&["s3-put", "--kms-key-id", "k"]).is_err(),
+            "needs --sse"
+        );
+        assert!(parse(&["s3-put", "--sse", "aws:kms:dsse"]).is_err());
+        assert!(parse(&["s3-put", "--object-size", "4k"]).is_err());
+        assert!(parse(&["s3-delete"]).is_err());
+    }
+
+    #[test]
+    fn percentiles_use_nearest_rank() {
+        assert_eq!(percentile(&[], 0.5), 0.0);
+        let v: Vec<u32> = (1..=100).map(|i| i * 1000).collect();
+        assert_eq!(percentile(&v, 0.50), 50.0);
+        assert_eq!(percentile(&v, 0.99), 99.0);
+        assert_eq!(percentile(&v, 1.0), 100.0);
+        assert_eq!(percentile(&[7000], 0.99), 7.0);
+    }
+
+    #[test]
+    fn paths_spread_over_keys() {
+        let p = RequestPath::Spread {
+            prefix: "/b/k-".into(),
+            count: 3,
+        };
+        assert_eq!(p.for_ticket(0), "/b/k-00000000");
+        assert_eq!(p.for_ticket(4), "/b/k-00000001");
+        assert_eq!(RequestPath::Fixed("/".into()).for_ticket(9), "/");
+    }
+
+    #[test]
+    fn targets_keep_scheme_and_authority_only() {
+        let creds = sigv4::Credentials {
+            access_key_id: "AKIDEXAMPLE".into(),
+            secret_access_key: "secret".into(),
+            session_token: None,
+        };
+        let t = Target::new("http://127.0.0.1:9000/", creds, "us-east-1").unwrap();
+        assert_eq!(
+            (t.base.as_str(), t.host.as_str()),
+            ("http://127.0.0.1:9000", "127.0.0.1:9000")
+        );
+        let shape = sts::get_caller_identity();
+        let req = t.request(&shape, 0).unwrap();
+        assert_eq!(req.uri().to_string(), "http://127.0.0.1:9000/");
+        assert!(req.headers()["authorization"]
+            .to_str()
+            .unwrap()
+            .contains("/us-east-1/sts/aws4_request"));
+        assert!(
+            !req.headers().contains_key("x-amz-content-sha256"),
+            "only S3 sends it"
+        );
     }
 }

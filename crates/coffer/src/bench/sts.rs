@@ -1,0 +1,17 @@
+//! STS workloads (Query protocol: a signed form POST).
+
+use bytes::Bytes;
+
+use super::RequestShape;
+
+/// `sts:GetCallerIdentity`: needs no set-up.
+pub(super) fn get_caller_identity() -> RequestShape {
+    RequestShape::post(
+        "sts",
+        vec![(
+            "content-type",
+            "application/x-www-form-urlencoded; charset=utf-8".to_owned(),
+        )],
+        Bytes::from_static(b"Action=GetCallerIdentity&Version=2011-06-15"),
+    )
+}
