@@ -19,6 +19,16 @@ pub struct FileConfig {
     pub audit: AuditFileConfig,
     #[serde(default)]
     pub kms: KmsFileConfig,
+    #[serde(default)]
+    pub s3: S3FileConfig,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3FileConfig {
+    /// Record S3 data events (object reads and writes) in the audit trail; on unless set to false. Management
+    /// events are always recorded.
+    pub data_events: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -138,6 +148,8 @@ pub struct ServeConfig {
     pub digest_interval: Duration,
     /// The root of trust on a PKCS#11 token; `None` for the key file.
     pub pkcs11: Option<hsm::Pkcs11Config>,
+    /// Whether S3 object reads and writes are audited (data events).
+    pub s3_data_events: bool,
 }
 
 /// The values given on the command line or in the environment (`None` where not given).
@@ -186,6 +198,7 @@ impl ServeConfig {
             audit_sync,
             digest_interval,
             pkcs11,
+            s3_data_events: file.s3.data_events.unwrap_or(true),
         })
     }
 }
@@ -214,6 +227,17 @@ mod tests {
         assert_eq!(c.api.to_string(), "127.0.0.1:9000");
         assert_eq!(c.region, "us-east-1");
         assert_eq!(c.audit_sync, AuditSync::PerEvent);
+        assert!(
+            c.s3_data_events,
+            "S3 data events are audited unless turned off"
+        );
+        let quiet: FileConfig = toml::from_str("[s3]\ndata_events = false\n").unwrap();
+        assert!(
+            !ServeConfig::resolve(quiet, Overrides::default())
+                .unwrap()
+                .s3_data_events
+        );
+        assert!(toml::from_str::<FileConfig>("[s3]\ndata_event = false\n").is_err());
 
         let file: FileConfig = toml::from_str(
             "api = \"127.0.0.1:9100\"\nregion = \"eu-west-1\"\n[audit]\nsync = \"interval\"\ninterval_ms = 50\n",

@@ -101,7 +101,10 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         dispatcher.core().clone(),
         objects.clone(),
         keys,
-        s3_api::S3Options::default(),
+        s3_api::S3Options {
+            data_events: config.s3_data_events,
+            ..s3_api::S3Options::default()
+        },
     )));
     let dispatcher = Arc::new(dispatcher);
     kms_handle.bind(&dispatcher);
