@@ -227,3 +227,28 @@ def test_s3_calls_are_audited(server):
     events = ct.lookup_events(LookupAttributes=[{"AttributeKey": "EventSource", "AttributeValue": "s3.amazonaws.com"}])
     names = {e["EventName"] for e in events["Events"]}
     assert "CreateBucket" in names
+
+
+def test_boto3_crc32_trailer_round_trip(server):
+    """PutObject with ChecksumAlgorithm=CRC32: the stored CRC32 is the client's. Over plain HTTP
+    botocore sends it as a header, so a second put forces the aws-chunked trailer TLS would use."""
+    import base64
+    import zlib
+
+    b = bucket_name("crc")
+    s3 = server.client("s3")
+    s3.create_bucket(Bucket=b)
+    body = os.urandom(300_000)
+    want = base64.b64encode(zlib.crc32(body).to_bytes(4, "big")).decode()
+
+    def as_trailer(params, **_):
+        params["context"]["checksum"]["request_algorithm"]["in"] = "trailer"
+
+    trailed = server.client("s3")
+    trailed.meta.events.register("before-call.s3.PutObject", as_trailer)
+    for client, key in ((s3, "header"), (trailed, "trailer")):
+        out = client.put_object(Bucket=b, Key=key, Body=body, ChecksumAlgorithm="CRC32")
+        assert out["ChecksumCRC32"] == want
+        head = s3.head_object(Bucket=b, Key=key, ChecksumMode="ENABLED")
+        assert head["ChecksumCRC32"] == want
+        assert s3.get_object(Bucket=b, Key=key)["Body"].read() == body

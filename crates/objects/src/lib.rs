@@ -49,7 +49,7 @@ pub use multipart::{
     CompletedPart, CreateMultipartUpload, ListUploads, PartInfo, PartPage, UploadInfo, UploadPage,
     UploadPart,
 };
-pub use put::PutObject;
+pub use put::{LateChecksum, PutObject};
 pub use stream::ObjectStream;
 pub use versions::{ListVersions, ObjectVersion, VersionPage};
 

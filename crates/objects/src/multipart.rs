@@ -16,7 +16,7 @@ use crate::model::{
     from_ms, now_ms, Checksum, ChecksumAlgorithm, ChecksumType, EncryptionDescriptor,
     ObjectMetadata, PutOutcome, Tag, WriteConditions,
 };
-use crate::put::checksum_plan;
+use crate::put::{checksum_plan, LateChecksum};
 use crate::records::{part_aad, tables, Body, PartRecord, PartRef, UploadRecord, VersionRecord};
 use crate::seal::{SealSpec, SealedBody};
 use crate::versions::{commit_version, NewVersion};
@@ -63,6 +63,8 @@ pub struct UploadPart {
     pub content_length: Option<u64>,
     pub content_md5: Option<String>,
     pub checksums: Vec<(ChecksumAlgorithm, String)>,
+    /// A checksum declared as a trailer, verified once the body ended.
+    pub late_checksum: Option<LateChecksum>,
 }
 
 /// An uploaded part.
@@ -254,7 +256,11 @@ impl Objects {
         }
         let info = self.multipart_upload(&req.bucket, &req.key, &req.upload_id)?;
         let upload = parse_upload(&req.upload_id)?;
-        let (algorithm, checks) = checksum_plan(info.checksum_algorithm, &req.checksums)?;
+        let (algorithm, checks) = checksum_plan(
+            info.checksum_algorithm,
+            &req.checksums,
+            req.late_checksum.as_ref(),
+        )?;
         let write_id = id_text(&new_ascending_id());
         let sealed = self
             .seal(
@@ -271,6 +277,7 @@ impl Objects {
                     declared_len: req.content_length,
                     content_md5: req.content_md5.as_deref(),
                     checksums: checks,
+                    late_checksum: req.late_checksum,
                     allow_inline: false,
                 },
             )

@@ -16,6 +16,39 @@ use crate::seal::{SealSpec, Sealed, SealedBody};
 use crate::versions::{commit_version, NewVersion};
 use crate::{validate_key, validate_metadata, ObjectError, Objects};
 
+/// An expected checksum whose value becomes known only after the body ended (the trailing
+/// `x-amz-checksum-<alg>` header of an aws-chunked upload). The algorithm is known up front so it
+/// is computed while the body streams; `value` is called once the stream is exhausted, before
+/// anything is committed, and returns the base64 value to verify (`None`: nothing to check).
+pub struct LateChecksum {
+    pub algorithm: ChecksumAlgorithm,
+    value: Box<dyn FnOnce() -> Option<String> + Send>,
+}
+
+impl LateChecksum {
+    pub fn new(
+        algorithm: ChecksumAlgorithm,
+        value: impl FnOnce() -> Option<String> + Send + 'static,
+    ) -> Self {
+        LateChecksum {
+            algorithm,
+            value: Box::new(value),
+        }
+    }
+
+    pub(crate) fn take(self) -> Option<String> {
+        (self.value)()
+    }
+}
+
+impl std::fmt::Debug for LateChecksum {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LateChecksum")
+            .field("algorithm", &self.algorithm)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A PutObject request (everything but the body).
 #[derive(Debug)]
 pub struct PutObject {
@@ -33,6 +66,8 @@ pub struct PutObject {
     pub checksum_algorithm: Option<ChecksumAlgorithm>,
     /// Declared `x-amz-checksum-<alg>` values (at most one), base64.
     pub checksums: Vec<(ChecksumAlgorithm, String)>,
+    /// A checksum declared as a trailer, verified once the body ended.
+    pub late_checksum: Option<LateChecksum>,
     pub tags: Vec<Tag>,
     pub conditions: WriteConditions,
 }
@@ -55,17 +90,19 @@ impl PutObject {
             content_md5: None,
             checksum_algorithm: None,
             checksums: Vec::new(),
+            late_checksum: None,
             tags: Vec::new(),
             conditions: WriteConditions::default(),
         }
     }
 }
 
-/// Which checksum to compute and store: the declared one, else the requested one, else
-/// CRC64NVME (S3's default for new objects).
+/// Which checksum to compute and store: the declared one (header or trailer), else the requested
+/// one, else CRC64NVME (S3's default for new objects).
 pub(crate) fn checksum_plan(
     requested: Option<ChecksumAlgorithm>,
     declared: &[(ChecksumAlgorithm, String)],
+    late: Option<&LateChecksum>,
 ) -> Result<
     (
         ChecksumAlgorithm,
@@ -73,22 +110,24 @@ pub(crate) fn checksum_plan(
     ),
     ObjectError,
 > {
-    if declared.len() > 1 {
+    if declared.len() + usize::from(late.is_some()) > 1 {
         return Err(ObjectError::InvalidRequest(
             "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed."
                 .into(),
         ));
     }
-    if let (Some(req), Some((alg, _))) = (requested, declared.first()) {
-        if req != *alg {
+    let declared_alg = declared
+        .first()
+        .map(|(a, _)| *a)
+        .or(late.map(|l| l.algorithm));
+    if let (Some(req), Some(alg)) = (requested, declared_alg) {
+        if req != alg {
             return Err(ObjectError::InvalidRequest(
                 "Value for x-amz-sdk-checksum-algorithm header is invalid.".into(),
             ));
         }
     }
-    let algorithm = declared
-        .first()
-        .map(|(a, _)| *a)
+    let algorithm = declared_alg
         .or(requested)
         .unwrap_or(ChecksumAlgorithm::Crc64Nvme);
     let mut map = BTreeMap::new();
@@ -110,7 +149,11 @@ impl Objects {
         validate_metadata(&req.metadata)?;
         crate::tagging::validate_tags(&req.tags)?;
         self.head_bucket(&req.bucket)?;
-        let (algorithm, checks) = checksum_plan(req.checksum_algorithm, &req.checksums)?;
+        let (algorithm, checks) = checksum_plan(
+            req.checksum_algorithm,
+            &req.checksums,
+            req.late_checksum.as_ref(),
+        )?;
         let write_id = id_text(&new_ascending_id());
         let sealed = self
             .seal(
@@ -121,6 +164,7 @@ impl Objects {
                     declared_len: req.content_length,
                     content_md5: req.content_md5.as_deref(),
                     checksums: checks,
+                    late_checksum: req.late_checksum,
                     allow_inline: true,
                 },
             )

@@ -10,6 +10,7 @@ use futures_util::StreamExt as _;
 
 use crate::checksum::{Hasher, Md5Hasher};
 use crate::model::ChecksumAlgorithm;
+use crate::put::LateChecksum;
 use crate::{ObjectError, Objects};
 
 /// Largest slice handed to the encryptor at once, so one huge input chunk does not balloon the
@@ -26,6 +27,9 @@ pub(crate) struct SealSpec<'a> {
     pub content_md5: Option<&'a str>,
     /// Checksums to compute, with the value the client declared for each, if any.
     pub checksums: BTreeMap<ChecksumAlgorithm, Option<String>>,
+    /// A checksum whose expected value is known only once the body ended (its algorithm is
+    /// among `checksums`).
+    pub late_checksum: Option<LateChecksum>,
     pub allow_inline: bool,
 }
 
@@ -62,7 +66,7 @@ impl Objects {
     pub(crate) async fn seal<S, E>(
         &self,
         mut body: S,
-        spec: SealSpec<'_>,
+        mut spec: SealSpec<'_>,
     ) -> Result<Sealed, ObjectError>
     where
         S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
@@ -148,6 +152,24 @@ impl Objects {
             return Err(e);
         }
 
+        // The body has ended, so a trailing checksum is now readable.
+        if let Some(late) = spec.late_checksum.take() {
+            let algorithm = late.algorithm;
+            match late.take() {
+                Some(value) => {
+                    spec.checksums.insert(algorithm, Some(value));
+                }
+                // A checksum announced in `x-amz-trailer` that never came leaves the body unverified: refuse it
+                // rather than store what the client asked us to check.
+                None => {
+                    sealer.abort().await;
+                    return Err(ObjectError::InvalidRequest(format!(
+                        "The trailing checksum x-amz-checksum-{} announced in x-amz-trailer was not sent.",
+                        algorithm.as_str().to_ascii_lowercase()
+                    )));
+                }
+            }
+        }
         let md5 = md5.finish();
         let checksums: BTreeMap<ChecksumAlgorithm, Vec<u8>> =
             hashers.into_iter().map(|(a, h)| (a, h.finish())).collect();
@@ -197,7 +219,7 @@ fn verify(
         if got.as_deref() != Some(want.trim()) {
             return Err(ObjectError::BadDigest(format!(
                 "The {} you specified did not match the calculated checksum.",
-                format_args!("x-amz-checksum-{}", alg.as_str().to_ascii_lowercase())
+                alg.as_str()
             )));
         }
     }

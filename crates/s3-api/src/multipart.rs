@@ -8,7 +8,7 @@ use s3s::S3Response;
 use crate::buckets::owner;
 use crate::error::{from_object, invalid_argument, Result};
 use crate::front::Shared;
-use crate::objects::{checksums_of, identity, metadata_of, sse_out, sse_request};
+use crate::objects::{checksums_of, identity, late_checksum, metadata_of, sse_out, sse_request};
 use crate::service::Op;
 
 fn part_number(n: i32) -> Result<u32> {
@@ -115,6 +115,7 @@ pub(crate) async fn upload_part(
                 content_length: input.content_length.and_then(|l| u64::try_from(l).ok()),
                 content_md5: input.content_md5.clone(),
                 checksums,
+                late_checksum: late_checksum(&op.headers, op.trailing_headers.as_ref()),
             },
             body,
         )
@@ -241,6 +242,7 @@ pub(crate) async fn upload_part_copy(
                 content_length: Some(len),
                 content_md5: None,
                 checksums: Vec::new(),
+                late_checksum: None,
             },
             source.stream,
         )

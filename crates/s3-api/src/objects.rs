@@ -172,6 +172,31 @@ pub(crate) fn checksums_of(headers: &http::HeaderMap) -> Result<Checksums> {
     Ok((requested, declared))
 }
 
+/// The checksum an aws-chunked upload sends as a trailer (`x-amz-trailer: x-amz-checksum-<alg>`),
+/// read from s3s's verified trailing headers once the engine has consumed the body.
+pub(crate) fn late_checksum(
+    headers: &http::HeaderMap,
+    trailing: Option<&s3s::TrailingHeaders>,
+) -> Option<objects::LateChecksum> {
+    let name = headers
+        .get("x-amz-trailer")?
+        .to_str()
+        .ok()?
+        .trim()
+        .to_ascii_lowercase();
+    let algorithm = Alg::parse(name.strip_prefix("x-amz-checksum-")?)?;
+    let trailing = trailing?.clone();
+    Some(objects::LateChecksum::new(algorithm, move || {
+        trailing
+            .read(|h| {
+                h.get(name.as_str())
+                    .and_then(|v| v.to_str().ok())
+                    .map(|v| v.trim().to_owned())
+            })
+            .flatten()
+    }))
+}
+
 fn invalid_request_checksum() -> ApiError {
     crate::error::invalid_request("Value for x-amz-sdk-checksum-algorithm header is invalid.")
 }
@@ -320,6 +345,7 @@ pub(crate) async fn put_object(
     req.content_md5 = input.content_md5.clone();
     req.checksum_algorithm = checksum_algorithm;
     req.checksums = checksums;
+    req.late_checksum = late_checksum(&op.headers, op.trailing_headers.as_ref());
     req.tags = tags;
     req.conditions = write_conditions(&op.headers)?;
     let body = input

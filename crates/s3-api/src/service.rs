@@ -25,6 +25,9 @@ pub(crate) struct Op<T> {
     /// The bucket the per-operation hook loaded (absent for ListBuckets and CreateBucket).
     pub bucket: Option<Bucket>,
     pub state: RequestState,
+    /// s3s's handle on the verified trailing headers of an aws-chunked body (readable once the
+    /// body has been consumed).
+    pub trailing_headers: Option<s3s::TrailingHeaders>,
     /// Proof that the hook authorized this request; handlers hold it while they run.
     pub _proof: Authorized,
 }
@@ -40,6 +43,7 @@ impl<T> Op<T> {
             ctx,
             bucket,
             state,
+            trailing_headers: req.trailing_headers,
             _proof: proof,
         })
     }

@@ -821,3 +821,132 @@ async fn bad_input_gets_s3_error_codes() {
     r.ok();
     assert!(r.body.contains("<DeleteMarker>"), "{}", r.body);
 }
+
+/// CRC32 (ISO-HDLC), base64 as S3 prints it.
+fn crc32_b64(data: &[u8]) -> String {
+    use base64::Engine as _;
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    base64::engine::general_purpose::STANDARD.encode((!crc).to_be_bytes())
+}
+
+impl Env {
+    /// A PutObject with an aws-chunked body whose CRC32 comes as a trailer: unsigned
+    /// (`STREAMING-UNSIGNED-PAYLOAD-TRAILER`) or with signed chunks and trailer.
+    async fn put_trailed(&self, path: &str, data: &[u8], crc32: &str, signed: bool) -> Resp {
+        let mode = if signed {
+            "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
+        } else {
+            "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+        };
+        let (mut parts, ()) = http::Request::builder()
+            .method("PUT")
+            .uri(format!("http://{HOST}{path}"))
+            .header("host", HOST)
+            .header("content-encoding", "aws-chunked")
+            .header("x-amz-content-sha256", mode)
+            .header("x-amz-decoded-content-length", data.len())
+            .header("x-amz-trailer", "x-amz-checksum-crc32")
+            .header("x-amz-sdk-checksum-algorithm", "CRC32")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let now = OffsetDateTime::now_utc();
+        let params = SigningParams {
+            credentials: &self.root,
+            region: "us-east-1",
+            service: "s3",
+            now,
+            mode: UriMode::S3,
+        };
+        let seed = sigv4::sign_request(&mut parts, mode, &params).unwrap();
+        let trailer = vec![("x-amz-checksum-crc32".to_owned(), crc32.to_owned())];
+        let mut body = Vec::new();
+        if signed {
+            let auth = sigv4::parse(&parts).unwrap().unwrap();
+            let key = sigv4::signing_key(
+                &self.root.secret_access_key,
+                &auth.date,
+                &auth.region,
+                &auth.service,
+            );
+            let mut signer =
+                sigv4::ChunkSigner::new(key, &auth.amz_date(), &auth.credential_scope(), &seed);
+            for chunk in data.chunks(64 << 10) {
+                body.extend(signer.encode_chunk(chunk, true));
+            }
+            body.extend(signer.encode_chunk(&[], true));
+            body.extend(signer.encode_trailer(&trailer));
+        } else {
+            for chunk in data.chunks(64 << 10) {
+                body.extend(format!("{:x}\r\n", chunk.len()).into_bytes());
+                body.extend_from_slice(chunk);
+                body.extend_from_slice(b"\r\n");
+            }
+            body.extend_from_slice(b"0\r\n");
+            for (name, value) in &trailer {
+                body.extend(format!("{name}:{value}\r\n").into_bytes());
+            }
+            body.extend_from_slice(b"\r\n");
+        }
+        parts.headers.insert("content-length", body.len().into());
+        self.send_raw(http::Request::from_parts(
+            parts,
+            Full::new(Bytes::from(body)),
+        ))
+        .await
+    }
+}
+
+#[tokio::test]
+async fn trailing_checksums_are_verified() {
+    let env = Env::new().await;
+    env.root("PUT", "/trail", b"").await.ok();
+    let data: Vec<u8> = (0..150_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    let crc = crc32_b64(&data);
+    for signed in [false, true] {
+        env.root("PUT", "/trail/k", b"first").await.ok();
+        let r = env
+            .put_trailed("/trail/k", &data, &crc32_b64(b"other"), signed)
+            .await;
+        r.err(400, "BadDigest");
+        assert_eq!(
+            r.tag("Message").as_deref(),
+            Some("The CRC32 you specified did not match the calculated checksum.")
+        );
+        let r = env.root("GET", "/trail/k", b"").await;
+        r.ok();
+        assert_eq!(r.body, "first", "signed={signed}");
+        env.put_trailed("/trail/fresh", &data, "AAAAAA==", signed)
+            .await
+            .err(400, "BadDigest");
+        env.root("GET", "/trail/fresh", b"")
+            .await
+            .err(404, "NoSuchKey");
+
+        let r = env.put_trailed("/trail/k", &data, &crc, signed).await;
+        r.ok();
+        assert_eq!(r.headers["x-amz-checksum-crc32"], crc.as_str());
+        let r = env
+            .s3(
+                Some(&env.root),
+                "GET",
+                "/trail/k",
+                &[("x-amz-checksum-mode", "ENABLED")],
+                b"",
+            )
+            .await;
+        r.ok();
+        assert_eq!(r.headers["x-amz-checksum-crc32"], crc.as_str());
+        assert!(r.body.as_bytes() == data.as_slice(), "signed={signed}");
+    }
+}

@@ -180,6 +180,7 @@ async fn no_plaintext_reaches_disk() {
                 content_length: Some(part_data.len() as u64),
                 content_md5: None,
                 checksums: vec![],
+                late_checksum: None,
             },
             body(&part_data),
         )
@@ -222,6 +223,7 @@ async fn no_plaintext_reaches_disk() {
             content_length: Some(part_data.len() as u64),
             content_md5: None,
             checksums: vec![],
+            late_checksum: None,
         },
         body(&part_data),
     )

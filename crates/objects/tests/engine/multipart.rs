@@ -35,6 +35,7 @@ fn part(bucket: &str, key: &str, upload: &str, n: u32, len: usize) -> UploadPart
         content_length: Some(len as u64),
         content_md5: None,
         checksums: vec![],
+        late_checksum: None,
     }
 }
 
@@ -377,3 +378,53 @@ async fn multipart_checksums(kind: Kind) {
     );
 }
 both!(multipart_checksums);
+
+/// A part's trailing checksum: a mismatch is BadDigest and keeps the part uploaded before.
+async fn part_late_checksums(kind: Kind) {
+    let h = harness(kind).await;
+    let o = &h.objects;
+    bucket(&h, "mpu").await;
+    let mut req = create("mpu", "t");
+    req.checksum_algorithm = Some(ChecksumAlgorithm::Crc32);
+    let up = o.create_multipart_upload(req).await.unwrap();
+    let (first, second) = (pattern(1, 2000), pattern(2, 2000));
+    let crc = |d: &[u8]| {
+        let mut req = put_req("mpu", "crc", d.len());
+        req.checksum_algorithm = Some(ChecksumAlgorithm::Crc32);
+        let o = o.clone();
+        let d = d.to_vec();
+        async move {
+            o.put_object(req, body(&d))
+                .await
+                .unwrap()
+                .checksum
+                .unwrap()
+                .value
+        }
+    };
+
+    let (b, late) = trailed(&first, ChecksumAlgorithm::Crc32, &crc(&first).await);
+    let mut p = part("mpu", "t", &up.upload_id, 1, first.len());
+    p.late_checksum = Some(late);
+    let info = o.upload_part(p, b).await.unwrap();
+    assert_eq!(info.checksum, Some(crc(&first).await));
+
+    let (b, late) = trailed(&second, ChecksumAlgorithm::Crc32, &crc(&first).await);
+    let mut p = part("mpu", "t", &up.upload_id, 1, second.len());
+    p.late_checksum = Some(late);
+    let e = o.upload_part(p, b).await.unwrap_err();
+    assert_eq!(e.code(), "BadDigest");
+
+    let done = vec![CompletedPart {
+        part_number: 1,
+        etag: info.etag,
+        checksum: info.checksum,
+    }];
+    o.complete_multipart_upload("mpu", "t", &up.upload_id, done, WriteConditions::default())
+        .await
+        .unwrap();
+    assert_eq!(get(&h, "mpu", "t", None).await.unwrap(), first);
+    let report = o.collect_garbage(std::time::Duration::ZERO).await.unwrap();
+    assert_eq!(report.deleted, 0, "{report:?}");
+}
+both!(part_late_checksums);

@@ -5,8 +5,8 @@ use std::convert::Infallible;
 
 use bytes::Bytes;
 use objects::{
-    ByteRange, ChecksumAlgorithm, Encryption, EncryptionDescriptor, ObjectError, ObjectInfo,
-    ObjectMetadata, PutObject, ReadConditions, Tag, WriteConditions,
+    ByteRange, ChecksumAlgorithm, Encryption, EncryptionDescriptor, LateChecksum, ObjectError,
+    ObjectInfo, ObjectMetadata, PutObject, ReadConditions, Tag, WriteConditions,
 };
 use time::Duration;
 use zeroize::Zeroizing;
@@ -98,7 +98,11 @@ async fn input_errors_never_change_the_object(kind: Kind) {
     req.checksums = vec![(ChecksumAlgorithm::Crc32, "AAAAAA==".into())];
     let e = o.put_object(req, body(&big)).await.unwrap_err();
     assert_eq!(e.code(), "BadDigest");
-    assert!(e.to_string().contains("x-amz-checksum-crc32"));
+    assert!(
+        e.to_string()
+            .contains("The CRC32 you specified did not match the calculated checksum."),
+        "{e}"
+    );
 
     let mut req = put_req("bkt", "k", big.len() + 1);
     req.content_md5 = None;
@@ -168,6 +172,64 @@ async fn input_errors_never_change_the_object(kind: Kind) {
     assert_eq!(report.deleted, 0, "{report:?}");
 }
 both!(input_errors_never_change_the_object);
+
+/// Trailing checksums (known only after the body): a match is stored, a mismatch is BadDigest
+/// and leaves the previous version and no blob behind, inline and blob-sized alike.
+async fn late_checksums_are_verified(kind: Kind) {
+    let h = harness(kind).await;
+    let o = &h.objects;
+    bucket(&h, "bkt").await;
+    for len in [100, 200_000] {
+        let v1 = pattern(1, len);
+        put(&h, "bkt", "k", &v1).await;
+        let data = pattern(2, len);
+        let mut req = put_req("bkt", "crc", data.len());
+        req.checksum_algorithm = Some(ChecksumAlgorithm::Crc32);
+        let crc = o
+            .put_object(req, body(&data))
+            .await
+            .unwrap()
+            .checksum
+            .unwrap();
+
+        let (wrong, late) = trailed(&data, ChecksumAlgorithm::Crc32, "AAAAAA==");
+        let mut req = put_req("bkt", "k", data.len());
+        req.late_checksum = Some(late);
+        let e = o.put_object(req, wrong).await.unwrap_err();
+        assert_eq!((e.code(), e.status()), ("BadDigest", 400));
+        assert_eq!(
+            e.to_string(),
+            "The CRC32 you specified did not match the calculated checksum."
+        );
+        assert_eq!(get(&h, "bkt", "k", None).await.unwrap(), v1);
+        let report = o.collect_garbage(std::time::Duration::ZERO).await.unwrap();
+        assert_eq!(report.deleted, 0, "{report:?}");
+
+        let (right, late) = trailed(&data, ChecksumAlgorithm::Crc32, &crc.value);
+        let mut req = put_req("bkt", "k", data.len());
+        req.late_checksum = Some(late);
+        let out = o.put_object(req, right).await.unwrap();
+        assert_eq!(out.checksum.unwrap(), crc);
+        assert_eq!(get(&h, "bkt", "k", None).await.unwrap(), data);
+
+        // A trailer that was announced but never came verifies nothing: refused, nothing stored.
+        let mut req = put_req("bkt", "k", data.len());
+        req.late_checksum = Some(LateChecksum::new(ChecksumAlgorithm::Crc32, || None));
+        let e = o.put_object(req, body(&pattern(3, len))).await.unwrap_err();
+        assert_eq!(e.code(), "InvalidRequest");
+        assert!(e.to_string().contains("x-amz-checksum-crc32"), "{e}");
+        assert_eq!(get(&h, "bkt", "k", None).await.unwrap(), data);
+
+        // A trailer besides a checksum header is more than one checksum.
+        let (_, late) = trailed(&data, ChecksumAlgorithm::Crc32, &crc.value);
+        let mut req = put_req("bkt", "k", data.len());
+        req.checksums = vec![(ChecksumAlgorithm::Crc32, crc.value.clone())];
+        req.late_checksum = Some(late);
+        let e = o.put_object(req, body(&data)).await.unwrap_err();
+        assert_eq!(e.code(), "InvalidRequest");
+    }
+}
+both!(late_checksums_are_verified);
 
 async fn wrong_key_is_refused(kind: Kind) {
     let h = harness(kind).await;

@@ -42,6 +42,7 @@ pub async fn multipart_object(
                     content_length: Some(size as u64),
                     content_md5: None,
                     checksums: vec![],
+                    late_checksum: None,
                 },
                 body(&data),
             )

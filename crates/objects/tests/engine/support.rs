@@ -7,8 +7,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures_core::Stream;
 use objects::{
-    Config, Encryption, EncryptionDescriptor, ObjectError, ObjectInfo, Objects, PutObject,
-    PutOutcome, ReadConditions,
+    ChecksumAlgorithm, Config, Encryption, EncryptionDescriptor, LateChecksum, ObjectError,
+    ObjectInfo, Objects, PutObject, PutOutcome, ReadConditions,
 };
 use zeroize::Zeroizing;
 
@@ -127,6 +127,27 @@ pub fn body(data: &[u8]) -> impl Stream<Item = Result<Bytes, Infallible>> + Send
         .map(|c| Ok(Bytes::copy_from_slice(c)))
         .collect();
     futures_util::stream::iter(chunks)
+}
+
+/// `data` as a body whose trailing `algorithm` checksum `value` becomes readable only once the
+/// stream has ended (as an aws-chunked trailer does); before that the late checksum reads `None`.
+pub fn trailed(
+    data: &[u8],
+    algorithm: ChecksumAlgorithm,
+    value: &str,
+) -> (
+    impl Stream<Item = Result<Bytes, Infallible>> + Send + Unpin + 'static,
+    LateChecksum,
+) {
+    use futures_util::StreamExt as _;
+    let slot = Arc::new(std::sync::Mutex::new(None::<String>));
+    let (at_end, value) = (slot.clone(), value.to_owned());
+    let end = futures_util::stream::poll_fn(move |_| {
+        *at_end.lock().unwrap() = Some(value.clone());
+        std::task::Poll::<Option<Result<Bytes, Infallible>>>::Ready(None)
+    });
+    let late = LateChecksum::new(algorithm, move || slot.lock().unwrap().take());
+    (body(data).chain(end), late)
 }
 
 pub fn put_req(bucket: &str, key: &str, len: usize) -> PutObject {
