@@ -69,6 +69,10 @@ const HOST: &str = "127.0.0.1:9000";
 
 impl Env {
     async fn new() -> Env {
+        Env::with_options(S3Options::default()).await
+    }
+
+    async fn with_options(options: S3Options) -> Env {
         let store = meta::Store::new(meta::MemoryBackend::new()).unwrap();
         let iam = iam::Iam::new(store.clone(), Arc::new(crypto::RootKey::generate()));
         let (account, akid, secret) = iam.create_account("test", None).await.unwrap();
@@ -99,7 +103,7 @@ impl Env {
             dispatcher.core().clone(),
             objects,
             Arc::new(SseS3Only::new()),
-            S3Options::default(),
+            options,
         );
         dispatcher.register_raw(Arc::new(s3));
         Env {
@@ -949,4 +953,150 @@ async fn trailing_checksums_are_verified() {
         assert_eq!(r.headers["x-amz-checksum-crc32"], crc.as_str());
         assert!(r.body.as_bytes() == data.as_slice(), "signed={signed}");
     }
+}
+
+/// The edge's seam (issue 5): the deployment's edge identity names the distribution it fetches for in a signed
+/// `x-amz-*` header, and S3 evaluates the request as `cloudfront.amazonaws.com` with that `aws:SourceArn`.
+struct EdgeResolver;
+
+const DISTRIBUTION_HEADER: &str = "x-amz-coffer-distribution-arn";
+
+impl s3_api::ServicePrincipalResolver for EdgeResolver {
+    fn resolve(
+        &self,
+        caller: &iam::Caller,
+        _method: &http::Method,
+        _uri: &http::Uri,
+        headers: &http::HeaderMap,
+    ) -> Result<Option<s3_api::SubstitutedCaller>, api::ApiError> {
+        let is_edge = matches!(&caller.kind, iam::CallerKind::User { name } if name == "edge");
+        let Some(arn) = headers
+            .get(DISTRIBUTION_HEADER)
+            .and_then(|v| v.to_str().ok())
+        else {
+            return Ok(None);
+        };
+        if !is_edge {
+            return Ok(None);
+        }
+        Ok(Some(s3_api::SubstitutedCaller {
+            caller: iam::Caller::service("cloudfront.amazonaws.com"),
+            source_arn: Some(arn.to_owned()),
+            source_account: Some(caller.account.clone()),
+            via: None,
+        }))
+    }
+}
+
+#[tokio::test]
+async fn service_principal_requests_are_evaluated_as_cloudfront_with_source_arn() {
+    let env = Env::with_options(S3Options {
+        service_principals: Arc::new(EdgeResolver),
+        ..S3Options::default()
+    })
+    .await;
+    let root = env.root.clone();
+    let bucket = "oac-origin";
+    assert_eq!(
+        env.s3(Some(&root), "PUT", &format!("/{bucket}"), &[], b"")
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        env.s3(
+            Some(&root),
+            "PUT",
+            &format!("/{bucket}/test.txt"),
+            &[],
+            b"hello"
+        )
+        .await
+        .status,
+        200
+    );
+    let dist1 = format!(
+        "arn:aws:cloudfront::{}:distribution/E1AAAAAAAAAAAA",
+        env.account
+    );
+    let dist2 = format!(
+        "arn:aws:cloudfront::{}:distribution/E2BBBBBBBBBBBB",
+        env.account
+    );
+    // The tutorial's bucket policy: only CloudFront, only for distribution 1.
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "AllowCloudFrontServicePrincipal",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudfront.amazonaws.com"},
+            "Action": "s3:GetObject",
+            "Resource": format!("arn:aws:s3:::{bucket}/*"),
+            "Condition": {"StringEquals": {"AWS:SourceArn": dist1}}
+        }]
+    })
+    .to_string();
+    let put = env
+        .s3(
+            Some(&root),
+            "PUT",
+            &format!("/{bucket}?policy"),
+            &[],
+            policy.as_bytes(),
+        )
+        .await;
+    assert_eq!(put.status, 204, "{}", put.body);
+    let edge = env.user("edge", None).await;
+    let path = format!("/{bucket}/test.txt");
+
+    let ok = env
+        .s3(
+            Some(&edge),
+            "GET",
+            &path,
+            &[(DISTRIBUTION_HEADER, &dist1)],
+            b"",
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(ok.body, "hello");
+    // Another distribution is not in the policy: the tutorial's pitfall.
+    let other = env
+        .s3(
+            Some(&edge),
+            "GET",
+            &path,
+            &[(DISTRIBUTION_HEADER, &dist2)],
+            b"",
+        )
+        .await;
+    assert_eq!(other.status, 403);
+    // Without the header the edge is an ordinary user with no permissions.
+    assert_eq!(
+        env.s3(Some(&edge), "GET", &path, &[], b"").await.status,
+        403
+    );
+    // Another identity naming a distribution gets no substitution.
+    let mallory = env.user("mallory", None).await;
+    let forged = env
+        .s3(
+            Some(&mallory),
+            "GET",
+            &path,
+            &[(DISTRIBUTION_HEADER, &dist1)],
+            b"",
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+
+    let events = env.audit_events();
+    let served = events
+        .iter()
+        .find(|e| e["eventName"] == "GetObject" && e["errorCode"].is_null())
+        .expect("the allowed GetObject is audited");
+    assert_eq!(served["userIdentity"]["type"], "AWSService");
+    assert_eq!(
+        served["userIdentity"]["invokedBy"],
+        "cloudfront.amazonaws.com"
+    );
 }
