@@ -185,40 +185,19 @@ pub(crate) async fn upload_part_copy(
         .multipart_upload(&bucket.name, &i.key, &i.upload_id)
         .map_err(from_object)?;
     let (sb, sk, sv) = crate::access::object::copy_source(&i.copy_source)?;
-    let source_bucket = shared.objects.head_bucket(&sb).map_err(from_object)?;
-    let info = shared
-        .objects
-        .head_object(&sb, &sk, sv.as_deref())
-        .map_err(from_object)?;
-    let source_key = shared
-        .keys
-        .key_for_get(
-            &op.ctx,
-            &identity(&source_bucket, &sk),
-            &info.descriptor,
-            &crate::objects::copy_source_sse(&op.headers),
-        )
-        .await?;
     let range = match op.header("x-amz-copy-source-range") {
         None => None,
         Some(r) => Some(parse_copy_range(r)?),
     };
-    let conditions = objects::ReadConditions {
-        if_match: op.header("x-amz-copy-source-if-match").map(str::to_owned),
-        if_none_match: op
-            .header("x-amz-copy-source-if-none-match")
-            .map(str::to_owned),
-        if_modified_since: i.copy_source_if_modified_since.clone().map(Into::into),
-        if_unmodified_since: i.copy_source_if_unmodified_since.clone().map(Into::into),
-    };
-    let dk = source_key.data_key.clone();
-    let source = shared
-        .objects
-        .open_copy_source(&sb, &sk, sv.as_deref(), &conditions, range, move |_| {
-            Ok(dk.clone())
-        })
-        .await
-        .map_err(from_object)?;
+    let source = crate::objects::open_copy_source(
+        shared,
+        &op,
+        (&sb, &sk, sv.as_deref()),
+        i.copy_source_if_modified_since.clone(),
+        i.copy_source_if_unmodified_since.clone(),
+        range,
+    )
+    .await?;
     let dest_key = shared
         .keys
         .key_for_get(

@@ -719,6 +719,49 @@ pub(crate) async fn delete_objects(
     }))
 }
 
+/// The source of CopyObject and UploadPartCopy, opened for streaming: its bucket and object resolved, the
+/// `x-amz-copy-source-if-*` conditions checked, an optional `range` applied, and its data key unwrapped on the
+/// caller's behalf (SSE-C sources through the `x-amz-copy-source-server-side-encryption-customer-*` headers).
+pub(crate) async fn open_copy_source<T>(
+    shared: &Shared,
+    op: &Op<T>,
+    (bucket, key, version): (&str, &str, Option<&str>),
+    if_modified_since: Option<Timestamp>,
+    if_unmodified_since: Option<Timestamp>,
+    range: Option<ByteRange>,
+) -> Result<objects::CopySource> {
+    let source_bucket = shared.objects.head_bucket(bucket).map_err(from_object)?;
+    let conditions = ReadConditions {
+        if_match: op.header("x-amz-copy-source-if-match").map(str::to_owned),
+        if_none_match: op
+            .header("x-amz-copy-source-if-none-match")
+            .map(str::to_owned),
+        if_modified_since: if_modified_since.map(Into::into),
+        if_unmodified_since: if_unmodified_since.map(Into::into),
+    };
+    let info = shared
+        .objects
+        .head_object(bucket, key, version)
+        .map_err(from_object)?;
+    let source_key = shared
+        .keys
+        .key_for_get(
+            &op.ctx,
+            &identity(&source_bucket, key),
+            &info.descriptor,
+            &copy_source_sse(&op.headers),
+        )
+        .await?;
+    let data_key = source_key.data_key.clone();
+    shared
+        .objects
+        .open_copy_source(bucket, key, version, &conditions, range, move |_| {
+            Ok(data_key.clone())
+        })
+        .await
+        .map_err(from_object)
+}
+
 pub(crate) async fn copy_object(
     shared: &Shared,
     op: Op<CopyObjectInput>,
@@ -727,7 +770,6 @@ pub(crate) async fn copy_object(
     let i = &op.input;
     check_put_acl(&op.headers, &bucket.owner)?;
     let (sb, sk, sv) = crate::access::object::copy_source(&i.copy_source)?;
-    let source_bucket = shared.objects.head_bucket(&sb).map_err(from_object)?;
     let directive = i.metadata_directive.as_ref().map(|d| d.as_str().to_owned());
     let tagging_directive = i.tagging_directive.as_ref().map(|d| d.as_str().to_owned());
     let sse = sse_request(&op.headers);
@@ -742,35 +784,15 @@ pub(crate) async fn copy_object(
             "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
         ));
     }
-    let conditions = ReadConditions {
-        if_match: op.header("x-amz-copy-source-if-match").map(str::to_owned),
-        if_none_match: op
-            .header("x-amz-copy-source-if-none-match")
-            .map(str::to_owned),
-        if_modified_since: i.copy_source_if_modified_since.clone().map(Into::into),
-        if_unmodified_since: i.copy_source_if_unmodified_since.clone().map(Into::into),
-    };
-    let info = shared
-        .objects
-        .head_object(&sb, &sk, sv.as_deref())
-        .map_err(from_object)?;
-    let source_key = shared
-        .keys
-        .key_for_get(
-            &op.ctx,
-            &identity(&source_bucket, &sk),
-            &info.descriptor,
-            &copy_source_sse(&op.headers),
-        )
-        .await?;
-    let source_data_key = source_key.data_key.clone();
-    let source = shared
-        .objects
-        .open_copy_source(&sb, &sk, sv.as_deref(), &conditions, None, move |_| {
-            Ok(source_data_key.clone())
-        })
-        .await
-        .map_err(from_object)?;
+    let source = open_copy_source(
+        shared,
+        &op,
+        (&sb, &sk, sv.as_deref()),
+        i.copy_source_if_modified_since.clone(),
+        i.copy_source_if_unmodified_since.clone(),
+        None,
+    )
+    .await?;
     let dest_key = shared
         .keys
         .key_for_put(&op.ctx, &identity(&bucket, &i.key), &sse)
