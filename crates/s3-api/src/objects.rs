@@ -502,21 +502,7 @@ pub(crate) async fn get_object(
         }
     };
     conditions.check(&info).map_err(from_object)?;
-    let range = match (i.part_number, byte_range(i.range.as_ref())) {
-        (Some(_), Some(_)) => {
-            return Err(invalid_argument(
-                "Cannot specify both Range header and partNumber query parameter",
-            ))
-        }
-        (Some(n), None) => Some(
-            info.part_range(u32::try_from(n).map_err(|_| {
-                invalid_argument("Part number must be an integer between 1 and 10000, inclusive")
-            })?)
-            .map_err(from_object)?,
-        ),
-        (None, Some(r)) => Some(r.resolve(info.size).map_err(from_object)?),
-        (None, None) => None,
-    };
+    let range = requested_range(&info, i.part_number, i.range.as_ref())?;
     let key = shared
         .keys
         .key_for_get(&op.ctx, &identity(&bucket, &i.key), &info.descriptor, &sse)
@@ -562,6 +548,30 @@ pub(crate) async fn get_object(
     Ok(resp)
 }
 
+/// The byte range a GET or HEAD asks for: one part of a multipart object (`partNumber`) or a `Range` header,
+/// never both, resolved against the object's size.
+fn requested_range(
+    info: &ObjectInfo,
+    part_number: Option<PartNumber>,
+    range: Option<&Range>,
+) -> Result<Option<(u64, u64)>> {
+    Ok(match (part_number, byte_range(range)) {
+        (Some(_), Some(_)) => {
+            return Err(invalid_argument(
+                "Cannot specify both Range header and partNumber query parameter",
+            ))
+        }
+        (Some(n), None) => Some(
+            info.part_range(u32::try_from(n).map_err(|_| {
+                invalid_argument("Part number must be an integer between 1 and 10000, inclusive")
+            })?)
+            .map_err(from_object)?,
+        ),
+        (None, Some(r)) => Some(r.resolve(info.size).map_err(from_object)?),
+        (None, None) => None,
+    })
+}
+
 pub(crate) async fn head_object(
     shared: &Shared,
     op: Op<HeadObjectInput>,
@@ -584,14 +594,7 @@ pub(crate) async fn head_object(
     );
     conditions.check(&info).map_err(from_object)?;
     let response = shared.keys.describe(&info.descriptor, &sse)?;
-    let range = match (i.part_number, byte_range(i.range.as_ref())) {
-        (Some(n), _) => Some(
-            info.part_range(u32::try_from(n).unwrap_or(0))
-                .map_err(from_object)?,
-        ),
-        (None, Some(r)) => Some(r.resolve(info.size).map_err(from_object)?),
-        (None, None) => None,
-    };
+    let range = requested_range(&info, i.part_number, i.range.as_ref())?;
     let mut o = HeadObjectOutput::default();
     let checksum_mode = op.header("x-amz-checksum-mode") == Some("ENABLED");
     fill_object_fields!(o, &info, &response, checksum_mode);
