@@ -110,7 +110,7 @@ pub fn event(event_source: &str, ctx: &RequestContext, record: &CallRecord) -> a
         error_message,
         request_parameters: record.request_parameters.clone(),
         response_elements: record.response_elements.clone(),
-        additional_event_data: record.additional_event_data.clone(),
+        additional_event_data: with_source(record.additional_event_data.clone(), ctx),
         request_id: ctx.request_id.clone(),
         event_id: uuid::Uuid::new_v4(),
         read_only: record.read_only,
@@ -125,4 +125,23 @@ pub fn event(event_source: &str, ctx: &RequestContext, record: &CallRecord) -> a
         },
         tls_details: None,
     }
+}
+
+/// A call a service made on behalf of a resource (CloudFront for a distribution, and S3 calling KMS for it)
+/// records that resource as `sourceArn` and `sourceAccount` in `additionalEventData`, so the trail says which
+/// distribution a decrypt was for.
+fn with_source(data: Option<serde_json::Value>, ctx: &RequestContext) -> Option<serde_json::Value> {
+    let Some(arn) = &ctx.source_arn else {
+        return data;
+    };
+    let mut data = match data {
+        Some(serde_json::Value::Object(m)) => m,
+        Some(other) => return Some(other),
+        None => serde_json::Map::new(),
+    };
+    data.insert("sourceArn".into(), arn.clone().into());
+    if let Some(account) = &ctx.source_account {
+        data.insert("sourceAccount".into(), account.clone().into());
+    }
+    Some(serde_json::Value::Object(data))
 }

@@ -123,6 +123,7 @@ impl S3Frontend {
         };
         let origin = parts.headers.get(http::header::ORIGIN).cloned();
         let method = parts.method.clone();
+        let object_post = method == http::Method::POST && is_object_path(parts.uri.path());
         let state = RequestState::new(arrival, claims);
         parts.extensions.insert(state.clone());
         let req = Request::from_parts(parts, s3s::Body::http_body_unsync(body));
@@ -143,6 +144,17 @@ impl S3Frontend {
                 .map(|c| c.to_bytes())
                 .unwrap_or_default();
             let error = crate::audit::parse_error(head.status.as_u16(), &bytes);
+            // A POST to an object that names no POST operation (uploads, uploadId, restore, select…) is S3's 405,
+            // which is what the tutorials tell viewers to expect; s3s calls it an unknown operation.
+            if object_post && error.as_ref().is_some_and(|e| e.code == "NotImplemented") {
+                let err = ApiError::new(
+                    405,
+                    "MethodNotAllowed",
+                    "The specified method is not allowed against this resource.",
+                );
+                crate::audit::finish(&self.shared, &state, 405, Some(err.clone())).await;
+                return error_response(&err, &request_id);
+            }
             (
                 http_body_util::Full::new(bytes)
                     .map_err(|never| match never {})
@@ -237,6 +249,13 @@ fn sigv2_claims(
 }
 
 /// An S3 error document as a response.
+/// Whether a path-style path names an object (`/bucket/key`), not a bucket or the service.
+fn is_object_path(path: &str) -> bool {
+    path.trim_start_matches('/')
+        .split_once('/')
+        .is_some_and(|(_, key)| !key.is_empty())
+}
+
 pub(crate) fn error_response(err: &ApiError, request_id: &str) -> Response<ApiBody> {
     err.render(Protocol::RestXml, request_id).map(|b| {
         http_body_util::Full::new(b)
