@@ -2,9 +2,12 @@
 (the aws CLI and boto3) pointed at it."""
 
 import configparser
+import http.client
 import json
 import os
 import signal
+import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -37,7 +40,11 @@ class Server:
     def __init__(self, data_dir, extra_args=(), env=None, config_text=None):
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        args = [BIN, "serve", "--data-dir", str(self.data_dir), "--api", "127.0.0.1:0", *extra_args]
+        args = [BIN, "serve", "--data-dir", str(self.data_dir), "--api", "127.0.0.1:0"]
+        # The edge's listeners on ephemeral ports too, unless a test chooses.
+        if not any(str(a).startswith("--edge-http") for a in extra_args):
+            args += ["--edge-http", "127.0.0.1:0", "--edge-https", "127.0.0.1:0"]
+        args += list(extra_args)
         if config_text is not None:
             cfg = self.data_dir.parent / (self.data_dir.name + ".toml")
             cfg.write_text(config_text)
@@ -48,6 +55,9 @@ class Server:
         endpoint_file = self.data_dir / "api-endpoint"
         if endpoint_file.exists():
             endpoint_file.unlink()
+        edge_file = self.data_dir / "edge" / "edge-endpoints"
+        if edge_file.exists():
+            edge_file.unlink()
         self.log = open(self.data_dir.parent / (self.data_dir.name + ".log"), "ab")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=self.log, env=full_env)
 
@@ -64,6 +74,13 @@ class Server:
                 return None
 
         self.endpoint = wait_until(ready, what="coffer to become healthy")
+        self.edge = read_edge_endpoints(edge_file) if edge_file.exists() else {}
+
+    def metric(self, name):
+        """The value of one Prometheus sample from /metrics (0 when absent)."""
+        with urllib.request.urlopen(self.endpoint + "/metrics", timeout=5) as r:
+            text = r.read().decode()
+        return metric_value(text, name)
 
     def read_log(self):
         self.log.flush()
@@ -173,3 +190,65 @@ def unique(prefix):
     """A name no other test uses."""
     _counter[0] += 1
     return f"{prefix}{os.getpid()}x{_counter[0]}"
+
+
+def read_edge_endpoints(path):
+    """`{"http": (host, port), "https": (host, port)}` from an edge's `edge-endpoints` file."""
+    out = {}
+    for line in Path(path).read_text().splitlines():
+        scheme, addr = line.split()
+        host, port = addr.rsplit(":", 1)
+        out[scheme] = (host, int(port))
+    return out
+
+
+def metric_value(text, name):
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return 0.0
+
+
+class ViewerResponse:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = {k.lower(): v for k, v in headers}
+        self.body = body
+
+    def __repr__(self):
+        return f"<{self.status} {self.headers.get('x-cache')} {self.body[:200]!r}>"
+
+
+class _SNIConnection(http.client.HTTPSConnection):
+    """HTTPS to a loopback address with the distribution's name as SNI (names under .localhost need no DNS)."""
+
+    def __init__(self, addr, port, sni, context, timeout):
+        super().__init__(addr, port, context=context, timeout=timeout)
+        self._sni = sni
+
+    def connect(self):
+        sock = socket.create_connection((self.host, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self._sni)
+
+
+def viewer(endpoints, host, path, method="GET", headers=None, body=None, https=True, timeout=30, tls_context=None):
+    """One viewer request to an edge: `endpoints` is `Server.edge` (or an edge process's), `host` the distribution's
+    domain name or alias. Returns a ViewerResponse; redirects are not followed."""
+    addr, port = endpoints["https" if https else "http"]
+    if https:
+        ctx = tls_context or ssl.create_default_context()
+        if tls_context is None:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        conn = _SNIConnection(addr, port, host, ctx, timeout)
+    else:
+        conn = http.client.HTTPConnection(addr, port, timeout=timeout)
+    try:
+        # As a browser would: the port is part of Host unless it is the scheme's default.
+        default_port = 443 if https else 80
+        hdrs = {"Host": host if port == default_port else f"{host}:{port}", **(headers or {})}
+        conn.request(method, path, body=body, headers=hdrs)
+        r = conn.getresponse()
+        return ViewerResponse(r.status, r.getheaders(), r.read())
+    finally:
+        conn.close()

@@ -10,6 +10,7 @@
 
 mod acm;
 mod distributions;
+mod edge_state;
 mod keys;
 mod policies;
 mod xml;
@@ -22,6 +23,7 @@ use cloudfront::{
 use http::{HeaderName, HeaderValue, Method};
 
 pub use acm::AcmService;
+pub use edge_state::{EdgeIdentity, EdgeStateService};
 
 use crate::xml::{leaf, node, Read};
 

@@ -4,8 +4,8 @@
 
 use time::macros::datetime;
 
-use crate::model::{CacheKeyParameters, CachePolicy, CachePolicyConfig, Distribution, KeyBehavior};
 use crate::{check_if_match, key2, new_etag, now, tables, txn_all, txn_put, CfError, CloudFront};
+use crate::{CacheKeyParameters, CachePolicy, CachePolicyConfig, Distribution, KeyBehavior};
 
 /// The managed CachingOptimized policy.
 pub const CACHING_OPTIMIZED_ID: &str = "658327ea-f89d-4fab-a63d-7e88639e58f6";

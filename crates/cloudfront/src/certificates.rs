@@ -7,8 +7,8 @@ use time::OffsetDateTime;
 use x509_parser::extensions::GeneralName;
 use zeroize::Zeroizing;
 
-use crate::model::{Certificate, Distribution};
 use crate::{key2, now, tables, txn_all, txn_put, CfError, CloudFront};
+use crate::{Certificate, Distribution};
 
 /// The largest PEM input accepted for a certificate, chain or key.
 const MAX_PEM: usize = 32 * 1024;

@@ -5,10 +5,10 @@
 use std::collections::HashSet;
 
 use crate::cache_policies::managed;
-use crate::model::{CacheBehavior, CachePolicy, Distribution, DistributionConfig, KeyGroup};
 use crate::{
     check_if_match, key2, new_etag, new_id, now, tables, txn_all, txn_put, CfError, CloudFront,
 };
+use crate::{CacheBehavior, CachePolicy, Distribution, DistributionConfig, KeyGroup};
 
 const VIEWER_POLICIES: &[&str] = &["allow-all", "https-only", "redirect-to-https"];
 const MIN_PROTOCOLS: &[&str] = &[
@@ -523,8 +523,8 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::model::S3OriginConfig;
     use crate::Config;
+    use crate::S3OriginConfig;
 
     fn config(reference: &str) -> DistributionConfig {
         DistributionConfig {

@@ -1,24 +1,11 @@
 //! Invalidations: CreateInvalidation (idempotent on CallerReference), GetInvalidation, ListInvalidations, and the
 //! sequenced feed of every invalidation that edge nodes follow with [`CloudFront::invalidations_since`].
 
-use serde::{Deserialize, Serialize};
-
-use crate::model::{Distribution, Invalidation};
 use crate::{key2, new_id, now, tables, CfError, CloudFront};
+use crate::{Distribution, Invalidation, InvalidationEvent};
 
 /// The most paths one invalidation may carry.
 const MAX_PATHS: usize = 3000;
-
-/// One invalidation as the edge sees it: which distribution, which paths (`*` only at the end of a path).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InvalidationEvent {
-    /// The position in the feed; pass the last one seen as the next cursor.
-    pub seq: u64,
-    pub account: String,
-    pub distribution_id: String,
-    pub invalidation_id: String,
-    pub paths: Vec<String>,
-}
 
 fn validate_paths(paths: &[String]) -> Result<(), CfError> {
     if paths.is_empty() {
@@ -46,14 +33,6 @@ fn validate_paths(paths: &[String]) -> Result<(), CfError> {
         }
     }
     Ok(())
-}
-
-/// Whether invalidation path `pattern` covers `path` (`/images/*` covers everything under `/images/`).
-pub fn invalidation_covers(pattern: &str, path: &str) -> bool {
-    match pattern.strip_suffix('*') {
-        Some(prefix) => path.starts_with(prefix),
-        None => pattern == path,
-    }
 }
 
 fn no_such_invalidation() -> CfError {
@@ -194,8 +173,5 @@ mod tests {
         assert!(validate_paths(&["a".into()]).is_err());
         assert!(validate_paths(&["/a*b".into()]).is_err());
         assert!(validate_paths(&[]).is_err());
-        assert!(invalidation_covers("/*", "/x/y"));
-        assert!(invalidation_covers("/img/*", "/img/a.png"));
-        assert!(!invalidation_covers("/img/a", "/img/ab"));
     }
 }

@@ -3,10 +3,10 @@
 
 use x509_parser::prelude::FromDer;
 
-use crate::model::{KeyGroup, KeyGroupConfig, PublicKey, PublicKeyConfig};
 use crate::{
     check_if_match, key2, new_etag, new_id, now, tables, txn_all, txn_put, CfError, CloudFront,
 };
+use crate::{KeyGroup, KeyGroupConfig, PublicKey, PublicKeyConfig};
 
 /// The most public keys in one key group (AWS's quota).
 const MAX_KEYS_PER_GROUP: usize = 5;

@@ -13,36 +13,31 @@
 //! Deployment status is computed, not stored: a distribution is `InProgress` for [`DEPLOY_DELAY`] after each change
 //! and `Deployed` afterwards; an invalidation is `InProgress` for the same time, then `Completed`.
 //!
-//! For the edge: [`CloudFront::distribution_for_host`] (two point reads), [`CloudFront::invalidations_since`] (one
-//! range scan from a cursor) and [`CloudFront::certified_key`] (the chain and the unsealed key, zeroizing).
+//! For the edge: [`CloudFront::edge_state`] (every distribution and what it refers to, plus the invalidations after
+//! a cursor) and [`CloudFront::changed`] (wakes when any change commits), which `cloudfront-api` serves to edge
+//! nodes as a long poll; [`CloudFront::distribution_for_host`] for the API's own lookups.
 
 mod cache_policies;
 mod certificates;
 mod distributions;
+mod edge;
 mod error;
 mod invalidations;
 mod keys;
-mod model;
 mod oac;
 
 pub use cache_policies::{CACHING_DISABLED_ID, CACHING_OPTIMIZED_ID};
 pub use certificates::{certificate_arn, CertifiedKey};
+pub use cloudfront_model::*;
 pub use error::CfError;
-pub use invalidations::{invalidation_covers, InvalidationEvent};
-pub use model::*;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use crypto::RootOfTrust;
 use meta::Store;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use time::OffsetDateTime;
-
-/// How long a changed distribution stays `InProgress` (and an invalidation `InProgress`) before it is reported
-/// `Deployed` (`Completed`).
-pub const DEPLOY_DELAY: Duration = Duration::from_secs(1);
 
 /// Table names. Keys are `<account>/<id>` unless noted.
 pub(crate) mod tables {
@@ -91,6 +86,10 @@ struct Inner {
     store: Store,
     root: Arc<dyn RootOfTrust>,
     config: Config,
+    /// Counts committed changes, so edges waiting for news wake as soon as something changes.
+    changes: tokio::sync::watch::Sender<u64>,
+    /// Random per process: a generation from before a restart never equals one after it.
+    epoch: String,
 }
 
 impl std::fmt::Debug for CloudFront {
@@ -108,6 +107,8 @@ impl CloudFront {
                 store,
                 root,
                 config,
+                changes: tokio::sync::watch::Sender::new(0),
+                epoch: new_id('G'),
             }),
         }
     }
@@ -154,7 +155,9 @@ impl CloudFront {
         F: FnOnce(&mut meta::Txn) -> Result<R, CfError> + Send + 'static,
         R: Send + 'static,
     {
-        self.store().transact_async(f).await
+        let out = self.store().transact_async(f).await?;
+        self.inner.changes.send_modify(|n| *n += 1);
+        Ok(out)
     }
 }
 
@@ -232,11 +235,6 @@ pub(crate) fn check_if_match(current: &str, if_match: Option<&str>) -> Result<()
 pub(crate) fn now() -> OffsetDateTime {
     let t = OffsetDateTime::now_utc();
     t.replace_millisecond(t.millisecond()).unwrap_or(t)
-}
-
-/// Whether a change made at `changed` has had [`DEPLOY_DELAY`] to deploy by `at`.
-pub fn settled(changed: OffsetDateTime, at: OffsetDateTime) -> bool {
-    at - changed >= DEPLOY_DELAY
 }
 
 /// Pages `items` (sorted by `id`) after `marker`, at most `max`; returns the page and the next marker.

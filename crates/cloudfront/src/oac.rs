@@ -1,10 +1,10 @@
 //! Origin access controls: how a distribution signs its requests to an S3 origin (SigV4, always / never /
 //! no-override). Names are unique in an account; an OAC used by a distribution cannot be deleted.
 
-use crate::model::{Distribution, Oac, OacConfig};
 use crate::{
     check_if_match, key2, new_etag, new_id, tables, txn_all, txn_put, CfError, CloudFront,
 };
+use crate::{Distribution, Oac, OacConfig};
 
 fn validate(c: &OacConfig) -> Result<(), CfError> {
     if c.name.is_empty() || c.name.len() > 64 {

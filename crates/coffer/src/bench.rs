@@ -137,7 +137,10 @@ pub struct BenchArgs {
 }
 
 /// Reads one profile's keys from a shared-credentials file.
-fn read_credentials(path: &std::path::Path, profile: &str) -> anyhow::Result<sigv4::Credentials> {
+pub(crate) fn read_credentials(
+    path: &std::path::Path,
+    profile: &str,
+) -> anyhow::Result<sigv4::Credentials> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut current = String::new();

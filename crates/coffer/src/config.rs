@@ -21,6 +21,26 @@ pub struct FileConfig {
     pub kms: KmsFileConfig,
     #[serde(default)]
     pub s3: S3FileConfig,
+    #[serde(default)]
+    pub edge: EdgeFileConfig,
+}
+
+/// `[edge]`: the in-process edge node.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EdgeFileConfig {
+    /// Viewer HTTP listener, or `off` (default `127.0.0.1:8080`).
+    pub http: Option<String>,
+    /// Viewer HTTPS listener, or `off` (default `127.0.0.1:8443`).
+    pub https: Option<String>,
+    /// Distributions are named `<id>.<domain>` (default `cloudfront.localhost`).
+    pub domain: Option<String>,
+    /// Memory cache size in MiB (default 256).
+    pub cache_memory_mb: Option<usize>,
+    /// Disk cache size in MiB (default 1024; 0 turns the disk tier off).
+    pub cache_disk_mb: Option<usize>,
+    /// Write CloudFront standard access logs to `<data-dir>/edge/access.log` (default true).
+    pub access_log: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -150,6 +170,11 @@ pub struct ServeConfig {
     pub pkcs11: Option<hsm::Pkcs11Config>,
     /// Whether S3 object reads and writes are audited (data events).
     pub s3_data_events: bool,
+    pub edge_http: Option<SocketAddr>,
+    pub edge_https: Option<SocketAddr>,
+    pub edge_domain: String,
+    pub edge_cache: edge::CacheConfig,
+    pub edge_access_log: bool,
 }
 
 /// The values given on the command line or in the environment (`None` where not given).
@@ -158,6 +183,8 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     pub api: Option<String>,
     pub region: Option<String>,
+    pub edge_http: Option<String>,
+    pub edge_https: Option<String>,
     pub pkcs11: Pkcs11FileConfig,
 }
 
@@ -191,6 +218,34 @@ impl ServeConfig {
         let digest_interval =
             Duration::from_secs(file.audit.digest_interval_secs.unwrap_or(3600).max(1));
         let pkcs11 = Pkcs11FileConfig::resolve(file.kms.pkcs11, over.pkcs11)?;
+        let edge_http = crate::edge::listener(
+            &over
+                .edge_http
+                .or(file.edge.http)
+                .unwrap_or_else(|| "127.0.0.1:8080".into()),
+            "--edge-http",
+        )?;
+        let edge_https = crate::edge::listener(
+            &over
+                .edge_https
+                .or(file.edge.https)
+                .unwrap_or_else(|| "127.0.0.1:8443".into()),
+            "--edge-https",
+        )?;
+        let edge_domain = file
+            .edge
+            .domain
+            .unwrap_or_else(|| "cloudfront.localhost".into());
+        if edge_domain.is_empty() || edge_domain.contains(['/', ':', ' ']) {
+            bail!("edge.domain {edge_domain:?} is not a domain name");
+        }
+        let mut edge_cache = edge::CacheConfig::default();
+        if let Some(mb) = file.edge.cache_memory_mb {
+            edge_cache.memory_bytes = mb.max(1) * 1024 * 1024;
+        }
+        if let Some(mb) = file.edge.cache_disk_mb {
+            edge_cache.disk_bytes = mb * 1024 * 1024;
+        }
         Ok(Self {
             data_dir,
             api,
@@ -199,6 +254,11 @@ impl ServeConfig {
             digest_interval,
             pkcs11,
             s3_data_events: file.s3.data_events.unwrap_or(true),
+            edge_http,
+            edge_https,
+            edge_domain,
+            edge_cache,
+            edge_access_log: file.edge.access_log.unwrap_or(true),
         })
     }
 }

@@ -4,6 +4,7 @@
 mod admin;
 mod bench;
 mod config;
+mod edge;
 mod serve;
 mod state;
 
@@ -38,6 +39,8 @@ enum Command {
     },
     /// Load-test a running endpoint.
     Bench(bench::BenchArgs),
+    /// Run an edge node alone, pointed at an API endpoint.
+    Edge(edge::EdgeArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -54,6 +57,12 @@ struct ServeArgs {
     /// Default region, for requests that name none [default: us-east-1].
     #[arg(long, env = "COFFER_REGION")]
     region: Option<String>,
+    /// The edge's viewer HTTP listener, or `off` [default: 127.0.0.1:8080].
+    #[arg(long, env = "COFFER_EDGE_HTTP")]
+    edge_http: Option<String>,
+    /// The edge's viewer HTTPS listener, or `off` [default: 127.0.0.1:8443].
+    #[arg(long, env = "COFFER_EDGE_HTTPS")]
+    edge_https: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -102,6 +111,7 @@ fn main() -> std::process::ExitCode {
             command: TrailCommand::Verify { data_dir },
         } => trail_verify(&data_dir),
         Command::Bench(args) => bench::run(args),
+        Command::Edge(args) => edge::run(args),
     };
     match result {
         Ok(code) => code,

@@ -30,6 +30,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             data_dir: args.data_dir,
             api: args.api,
             region: args.region,
+            edge_http: args.edge_http,
+            edge_https: args.edge_https,
             pkcs11: crate::config::Pkcs11FileConfig::from_env(),
         },
     )?;
@@ -47,6 +49,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let opened = state::open_state_with(&layout, config.pkcs11.as_ref())?;
     let iam = opened.iam.clone();
     let first_account = bootstrap(&layout, &iam).await?;
+    let (edge_identity, edge_credentials) = crate::edge::ensure_identity(&layout, &iam).await?;
     let audit = state::open_audit(&layout, config.audit_sync, config.digest_interval)?;
 
     let metrics = Arc::new(api::Metrics::new());
@@ -74,12 +77,21 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let cloudfront = cloudfront::CloudFront::new(
         opened.store.clone(),
         opened.root.clone(),
-        cloudfront::Config::default(),
+        cloudfront::Config {
+            edge_domain: config.edge_domain.clone(),
+            ..cloudfront::Config::default()
+        },
     );
     dispatcher.register(Arc::new(cloudfront_api::CloudFrontService::new(
         cloudfront.clone(),
     )));
-    dispatcher.register(Arc::new(cloudfront_api::AcmService::new(cloudfront)));
+    dispatcher.register(Arc::new(cloudfront_api::AcmService::new(
+        cloudfront.clone(),
+    )));
+    dispatcher.register(Arc::new(cloudfront_api::EdgeStateService::new(
+        cloudfront.clone(),
+        edge_identity.clone(),
+    )));
 
     // S3: object bodies in the blob store (large) or inline in metadata (small), every one encrypted with a data
     // key from the SSE key manager, which asks KMS on the caller's behalf through the dispatcher itself.
@@ -103,9 +115,20 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         keys,
         s3_api::S3Options {
             data_events: config.s3_data_events,
+            service_principals: Arc::new(crate::edge::OacResolver {
+                identity: edge_identity,
+                cloudfront,
+            }),
             ..s3_api::S3Options::default()
         },
     )));
+    let edge_metrics = Arc::new(std::sync::OnceLock::<Arc<edge::Metrics>>::new());
+    {
+        let m = edge_metrics.clone();
+        dispatcher.metrics().add_source(Box::new(move || {
+            m.get().map(|m| m.render()).unwrap_or_default()
+        }));
+    }
     let dispatcher = Arc::new(dispatcher);
     kms_handle.bind(&dispatcher);
 
@@ -116,10 +139,43 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     state::write_private(&layout.endpoint_file(), format!("{endpoint}\n").as_bytes())?;
     let admin = crate::admin::listen(&layout, iam.clone())?;
 
+    // The edge talks to this endpoint over HTTP like any other edge node: its feed and its origin fetches are
+    // signed requests, authorized and audited here.
+    let running_edge = if config.edge_http.is_some() || config.edge_https.is_some() {
+        let edge_config = crate::edge::config(
+            &endpoint,
+            edge_credentials,
+            &config.region,
+            config.edge_http,
+            config.edge_https,
+            &layout.edge_dir(),
+            &config.edge_domain,
+            config.edge_cache.clone(),
+            config.edge_access_log,
+        );
+        let running = edge::start(edge_config).await?;
+        crate::edge::write_endpoints(&layout.edge_dir(), &running)?;
+        let _ = edge_metrics.set(running.metrics.clone());
+        Some(running)
+    } else {
+        None
+    };
+
     println!("coffer {} is serving", env!("CARGO_PKG_VERSION"));
     println!("  API endpoint:  {endpoint}   (region {})", config.region);
     println!("  data:          {}", layout.root().display());
     println!("  root of trust: {}", opened.root.describe());
+    if let Some(running) = &running_edge {
+        if let Some(a) = running.http {
+            println!(
+                "  edge HTTP:     http://{a}   (distributions are <id>.{})",
+                config.edge_domain
+            );
+        }
+        if let Some(a) = running.https {
+            println!("  edge HTTPS:    https://{a}");
+        }
+    }
     if let Some((id, name)) = &first_account {
         println!("  account:       {id} ({name})");
     }
@@ -173,6 +229,9 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     });
 
     api::server::serve(listener, dispatcher.clone(), shutdown_signal()).await;
+    if let Some(running) = running_edge {
+        running.stop();
+    }
     blob_gc.abort();
     tracing::info!("shutting down");
     purge.abort();
@@ -195,7 +254,10 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
 /// Returns the (id, name) of the first account.
 async fn bootstrap(layout: &Layout, iam: &iam::Iam) -> anyhow::Result<Option<(String, String)>> {
     let accounts = iam.list_accounts()?;
-    if let Some(a) = accounts.first() {
+    if let Some(a) = accounts
+        .iter()
+        .find(|a| a.name != crate::edge::SYSTEM_ACCOUNT)
+    {
         return Ok(Some((a.id.clone(), a.name.clone())));
     }
     let chosen = match (
@@ -252,7 +314,7 @@ fn render_audit_metrics(m: &audit::Metrics) -> String {
     out
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(s) => s,
         Err(e) => {

@@ -70,6 +70,16 @@ impl Layout {
         self.root.join("admin.sock")
     }
 
+    /// The edge identity's access key (shared-credentials format, profile `edge`, mode 0600), for edge nodes.
+    pub fn edge_credentials(&self) -> PathBuf {
+        self.root.join("edge-credentials")
+    }
+
+    /// The in-process edge's own files: default certificate, disk cache, access log, `edge-endpoints`.
+    pub fn edge_dir(&self) -> PathBuf {
+        self.root.join("edge")
+    }
+
     /// Written after binding: the API endpoint's URL, so scripts using port 0 can find it.
     pub fn endpoint_file(&self) -> PathBuf {
         self.root.join("api-endpoint")

@@ -1,0 +1,45 @@
+//! CloudFront's resources as typed records, the matching rules CloudFront applies to them (path patterns,
+//! invalidation paths, S3 origin names), and [`EdgeState`], the feed an edge node follows.
+//!
+//! This crate is pure (serde and time only) so that both the engine, which stores these records, and the edge,
+//! which serves viewers from them, can share one definition without the edge linking any storage code.
+
+mod edge;
+mod model;
+
+pub use edge::*;
+pub use model::*;
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+/// How long a changed distribution stays `InProgress` (and an invalidation `InProgress`) before it is reported
+/// `Deployed` (`Completed`).
+pub const DEPLOY_DELAY: Duration = Duration::from_secs(1);
+
+/// Whether a change made at `changed` has had [`DEPLOY_DELAY`] to deploy by `at`.
+pub fn settled(changed: OffsetDateTime, at: OffsetDateTime) -> bool {
+    at - changed >= DEPLOY_DELAY
+}
+
+/// Whether invalidation path `pattern` covers `path` (`/images/*` covers everything under `/images/`).
+pub fn invalidation_covers(pattern: &str, path: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => path.starts_with(prefix),
+        None => pattern == path,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalidation_paths() {
+        assert!(invalidation_covers("/*", "/x/y"));
+        assert!(invalidation_covers("/img/*", "/img/a.png"));
+        assert!(!invalidation_covers("/img/a", "/img/ab"));
+        assert!(invalidation_covers("/img/a", "/img/a"));
+    }
+}

@@ -1,0 +1,214 @@
+//! The edge: the CDN in front of the store, serving viewers for CloudFront-style distributions.
+//!
+//! A viewer's request is matched to a distribution by `Host` (or by SNI for the certificate), checked against the
+//! cache behavior its path selects (viewer protocol policy, allowed methods, signed URLs or cookies), then served
+//! from the cache or from one collapsed origin fetch, signed with SigV4 as the distribution's Origin Access
+//! Control. Writes are streamed to the origin and invalidate their path here.
+//!
+//! The edge is stateless apart from its cache: it learns distributions and invalidations from the API's edge feed
+//! ([`state::follow`]) and reaches the store only through the public S3 API with its own credentials, so any
+//! number of edges can run on any hosts (`coffer edge --api URL`).
+
+mod cache;
+mod log;
+mod metrics;
+mod origin;
+mod policy;
+mod respond;
+mod signed;
+mod state;
+mod tls;
+mod viewer;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+
+pub use cache::CacheConfig;
+pub use metrics::Metrics;
+pub use origin::DISTRIBUTION_HEADER;
+
+/// Errors of streaming bodies.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// How to run an edge node.
+#[derive(Debug, Clone)]
+pub struct EdgeConfig {
+    /// The API endpoint (`http://host:port`): the edge feed and every S3 origin.
+    pub api: String,
+    /// The edge identity's credentials.
+    pub credentials: sigv4::Credentials,
+    /// The region origin requests are signed for when an origin's name carries none.
+    pub region: String,
+    pub http: Option<SocketAddr>,
+    pub https: Option<SocketAddr>,
+    /// The edge's own files: default certificate, disk cache, access log.
+    pub dir: PathBuf,
+    /// Names for the self-signed default certificate made on first start.
+    pub default_certificate_names: Vec<String>,
+    pub cache: CacheConfig,
+    /// Write `<dir>/access.log`.
+    pub access_log: bool,
+    /// The HTTPS port put in redirects (the bound port when `None`).
+    pub public_https_port: Option<u16>,
+    pub origin_timeout: Duration,
+}
+
+/// A running edge node.
+#[derive(Debug)]
+pub struct RunningEdge {
+    pub http: Option<SocketAddr>,
+    pub https: Option<SocketAddr>,
+    pub metrics: Arc<Metrics>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl RunningEdge {
+    /// Stops accepting viewers and following the feed.
+    pub fn stop(self) {
+        for t in self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// Binds the listeners, opens the cache and starts following the API's feed. Returns once the listeners are
+/// bound; until the first state arrives every request gets 503.
+pub async fn start(config: EdgeConfig) -> anyhow::Result<RunningEdge> {
+    std::fs::create_dir_all(&config.dir)
+        .with_context(|| format!("creating {}", config.dir.display()))?;
+    let current = Arc::new(state::Current::default());
+    let invalidations = Arc::new(state::Invalidations::default());
+    let client = Arc::new(origin::OriginClient::new(
+        &config.api,
+        config.credentials.clone(),
+        &config.region,
+        config.origin_timeout,
+    )?);
+    let cache = cache::open(&config.dir.join("cache"), &config.cache).await?;
+    let metrics = Arc::new(Metrics::default());
+    let log = if config.access_log {
+        log::AccessLog::open(&config.dir.join("access.log"))?
+    } else {
+        log::AccessLog::disabled()
+    };
+
+    let http = match config.http {
+        Some(a) => Some(
+            TcpListener::bind(a)
+                .await
+                .with_context(|| format!("binding the edge's HTTP listener {a}"))?,
+        ),
+        None => None,
+    };
+    let https = match config.https {
+        Some(a) => Some(
+            TcpListener::bind(a)
+                .await
+                .with_context(|| format!("binding the edge's HTTPS listener {a}"))?,
+        ),
+        None => None,
+    };
+    let http_addr = http.as_ref().map(TcpListener::local_addr).transpose()?;
+    let https_addr = https.as_ref().map(TcpListener::local_addr).transpose()?;
+    let (ready_tx, ready_rx) = tokio::sync::watch::channel(false);
+    let node = hex::encode(crypto::random_array::<8>());
+    let edge = Arc::new(viewer::Edge {
+        current: current.clone(),
+        invalidations: invalidations.clone(),
+        cache,
+        origin: client.clone(),
+        metrics: metrics.clone(),
+        log,
+        node,
+        https_port: config.public_https_port.or(https_addr.map(|a| a.port())),
+        max_object_bytes: config.cache.max_object_bytes,
+        ready: ready_rx,
+        uncacheable: Default::default(),
+    });
+
+    let mut tasks = vec![tokio::spawn(state::follow(
+        client,
+        current.clone(),
+        invalidations,
+        ready_tx,
+    ))];
+    if let Some(listener) = http {
+        let edge = edge.clone();
+        tasks.push(tokio::spawn(async move {
+            accept_loop(listener, edge, None).await;
+        }));
+    }
+    if let Some(listener) = https {
+        let default =
+            tls::default_certificate(&config.dir.join("tls"), &config.default_certificate_names)?;
+        let acceptor = tls::Acceptor::new(current, default)?;
+        let edge = edge.clone();
+        tasks.push(tokio::spawn(async move {
+            accept_loop(listener, edge, Some(acceptor)).await;
+        }));
+    }
+    Ok(RunningEdge {
+        http: http_addr,
+        https: https_addr,
+        metrics,
+        tasks,
+    })
+}
+
+async fn accept_loop(listener: TcpListener, edge: Arc<viewer::Edge>, tls: Option<tls::Acceptor>) {
+    loop {
+        let (tcp, peer) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!("edge accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        let edge = edge.clone();
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            match tls {
+                None => {
+                    let conn = viewer::Conn { peer, tls: None };
+                    let service = hyper::service::service_fn(move |req| {
+                        let edge = edge.clone();
+                        let conn = conn.clone();
+                        async move { Ok::<_, std::convert::Infallible>(edge.serve(req, &conn).await) }
+                    });
+                    let _ = builder.serve_connection(TokioIo::new(tcp), service).await;
+                }
+                Some(acceptor) => {
+                    let stream = match acceptor.accept(tcp).await {
+                        Ok(s) => s,
+                        Err(e) => {
+                            tracing::debug!("TLS handshake with {peer} failed: {e}");
+                            return;
+                        }
+                    };
+                    let conn = viewer::Conn {
+                        peer,
+                        tls: Some(tls::describe(stream.get_ref().1)),
+                    };
+                    let service = hyper::service::service_fn(move |req| {
+                        let edge = edge.clone();
+                        let conn = conn.clone();
+                        async move { Ok::<_, std::convert::Infallible>(edge.serve(req, &conn).await) }
+                    });
+                    let _ = builder
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                }
+            }
+        });
+    }
+}

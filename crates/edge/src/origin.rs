@@ -1,0 +1,272 @@
+//! Requests from the edge: origin fetches and the API's edge feed.
+//!
+//! S3 origins named as in AWS (`<bucket>.s3.<region>.amazonaws.com`) are this deployment's S3 on the API endpoint,
+//! addressed path-style. With Origin Access Control the request is signed with SigV4 using the edge's own
+//! credentials and names the distribution in the signed `x-amz-coffer-distribution-arn` header, so S3 evaluates it
+//! as `cloudfront.amazonaws.com` with `aws:SourceArn` — the edge never holds more authority than a distribution's
+//! OAC grants it. Custom origins are plain HTTP to `<domain>:<HTTPPort>`.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use cloudfront_model::{s3_bucket_of, Distribution, EdgeState, Oac, Origin};
+use http::header::{HeaderName, HeaderValue, AUTHORIZATION, HOST};
+use http::{HeaderMap, Method, Request, Response, Uri};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+
+use crate::BoxError;
+
+/// The header naming the distribution an OAC-signed request is made for. It is an `x-amz-*` header, so S3 honours
+/// it only when the signature covers it.
+pub const DISTRIBUTION_HEADER: &str = "x-amz-coffer-distribution-arn";
+
+/// The body type of requests the edge sends.
+pub type OutBody = BoxBody<Bytes, BoxError>;
+
+/// Why an origin could not be reached.
+#[derive(Debug, thiserror::Error)]
+pub enum OriginError {
+    #[error("the origin {0} is not reachable from this edge: {1}")]
+    Unsupported(String, &'static str),
+    #[error("the origin request could not be signed: {0}")]
+    Signing(String),
+    #[error("the origin did not answer: {0}")]
+    Unreachable(String),
+    #[error("the origin took longer than {0:?} to answer")]
+    Timeout(Duration),
+}
+
+/// How an origin request is authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signing {
+    /// Sent as it is (no OAC, custom origins, `no-override` with a viewer `Authorization`).
+    None,
+    /// Signed by the edge for this distribution ARN.
+    Oac {
+        distribution_arn: String,
+        region: String,
+    },
+}
+
+/// Where one origin request goes.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub uri: Uri,
+    pub host: String,
+    pub signing: Signing,
+}
+
+/// The edge's HTTP client, its credentials and the API endpoint.
+pub struct OriginClient {
+    client: Client<HttpConnector, OutBody>,
+    api_scheme: String,
+    api_authority: String,
+    credentials: sigv4::Credentials,
+    region: String,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for OriginClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OriginClient")
+            .field("api", &self.api_authority)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OriginClient {
+    pub fn new(
+        api: &str,
+        credentials: sigv4::Credentials,
+        region: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<OriginClient> {
+        let uri: Uri = api.trim_end_matches('/').parse()?;
+        let authority = uri
+            .authority()
+            .ok_or_else(|| anyhow::anyhow!("the API URL {api} has no host"))?;
+        anyhow::ensure!(
+            uri.scheme_str() == Some("http"),
+            "the API URL {api} must be http:// (the edge reaches the API on a trusted network)"
+        );
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_keepalive(Some(Duration::from_secs(60)));
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(256)
+            .build(connector);
+        Ok(OriginClient {
+            client,
+            api_scheme: "http".into(),
+            api_authority: authority.to_string(),
+            credentials,
+            region: region.to_owned(),
+            timeout,
+        })
+    }
+
+    /// Where a request for `path_and_query` (already carrying the origin's OriginPath rules) goes for `origin`.
+    pub fn target(
+        &self,
+        d: &Distribution,
+        origin: &Origin,
+        oac: Option<&Oac>,
+        path_and_query: &str,
+        viewer_authorization: bool,
+    ) -> Result<Target, OriginError> {
+        if let Some((bucket, region)) = s3_bucket_of(&origin.domain_name) {
+            let uri = format!(
+                "{}://{}/{bucket}{}{path_and_query}",
+                self.api_scheme, self.api_authority, origin.origin_path
+            );
+            let signing = match oac.map(|o| o.config.signing_behavior.as_str()) {
+                Some("always") => true,
+                Some("no-override") => !viewer_authorization,
+                _ => false,
+            };
+            return Ok(Target {
+                uri: uri
+                    .parse()
+                    .map_err(|_| OriginError::Signing(format!("bad origin URI {uri}")))?,
+                host: self.api_authority.clone(),
+                signing: if signing {
+                    Signing::Oac {
+                        distribution_arn: d.arn.clone(),
+                        region: region.unwrap_or(&self.region).to_owned(),
+                    }
+                } else {
+                    Signing::None
+                },
+            });
+        }
+        let Some(custom) = &origin.custom_origin_config else {
+            return Err(OriginError::Unsupported(
+                origin.domain_name.clone(),
+                "an S3OriginConfig names a bucket that is not <bucket>.s3[.<region>].amazonaws.com",
+            ));
+        };
+        if custom.origin_protocol_policy == "https-only" {
+            return Err(OriginError::Unsupported(
+                origin.domain_name.clone(),
+                "HTTPS to custom origins is not supported yet; use http-only or match-viewer",
+            ));
+        }
+        let host = if custom.http_port == 80 {
+            origin.domain_name.clone()
+        } else {
+            format!("{}:{}", origin.domain_name, custom.http_port)
+        };
+        let uri = format!("http://{host}{}{path_and_query}", origin.origin_path);
+        Ok(Target {
+            uri: uri
+                .parse()
+                .map_err(|_| OriginError::Signing(format!("bad origin URI {uri}")))?,
+            host,
+            signing: Signing::None,
+        })
+    }
+
+    /// Sends one origin request. `payload_hash` is `UNSIGNED-PAYLOAD` for streamed bodies.
+    pub async fn send(
+        &self,
+        target: &Target,
+        method: Method,
+        mut headers: HeaderMap,
+        body: OutBody,
+        payload_hash: &str,
+    ) -> Result<Response<Incoming>, OriginError> {
+        headers.insert(
+            HOST,
+            HeaderValue::from_str(&target.host).map_err(|e| OriginError::Signing(e.to_string()))?,
+        );
+        let mut builder = Request::builder().method(method).uri(target.uri.clone());
+        *builder.headers_mut().expect("a fresh builder has headers") = headers;
+        let (mut parts, ()) = builder
+            .body(())
+            .map_err(|e| OriginError::Signing(e.to_string()))?
+            .into_parts();
+        if let Signing::Oac {
+            distribution_arn,
+            region,
+        } = &target.signing
+        {
+            parts.headers.remove(AUTHORIZATION);
+            parts.headers.insert(
+                HeaderName::from_static(DISTRIBUTION_HEADER),
+                HeaderValue::from_str(distribution_arn)
+                    .map_err(|e| OriginError::Signing(e.to_string()))?,
+            );
+            self.sign(&mut parts, region, "s3", payload_hash)?;
+        }
+        let req = Request::from_parts(parts, body);
+        match tokio::time::timeout(self.timeout, self.client.request(req)).await {
+            Ok(Ok(resp)) => Ok(resp),
+            Ok(Err(e)) => Err(OriginError::Unreachable(e.to_string())),
+            Err(_) => Err(OriginError::Timeout(self.timeout)),
+        }
+    }
+
+    fn sign(
+        &self,
+        parts: &mut http::request::Parts,
+        region: &str,
+        service: &str,
+        payload_hash: &str,
+    ) -> Result<(), OriginError> {
+        let params = sigv4::SigningParams {
+            credentials: &self.credentials,
+            region,
+            service,
+            now: time::OffsetDateTime::now_utc(),
+            mode: if service == "s3" {
+                sigv4::UriMode::S3
+            } else {
+                sigv4::UriMode::Normalize
+            },
+        };
+        sigv4::sign_request(parts, payload_hash, &params)
+            .map(|_| ())
+            .map_err(|e| OriginError::Signing(e.to_string()))
+    }
+
+    /// Asks the API's edge feed for the state after `generation`/`cursor`, waiting up to `wait` seconds.
+    pub async fn edge_state(
+        &self,
+        generation: &str,
+        cursor: u64,
+        wait: u64,
+    ) -> anyhow::Result<EdgeState> {
+        let generation: String =
+            percent_encoding::utf8_percent_encode(generation, percent_encoding::NON_ALPHANUMERIC)
+                .to_string();
+        let uri = format!(
+            "{}://{}/edge/state?cursor={cursor}&generation={generation}&wait={wait}",
+            self.api_scheme, self.api_authority
+        );
+        let (mut parts, ()) = Request::get(&uri)
+            .header(HOST, &self.api_authority)
+            .body(())?
+            .into_parts();
+        self.sign(&mut parts, &self.region, "coffer-edge", sigv4::EMPTY_SHA256)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let req = Request::from_parts(parts, Empty::new().map_err(|n| match n {}).boxed());
+        let deadline = Duration::from_secs(wait) + Duration::from_secs(10);
+        let resp = tokio::time::timeout(deadline, self.client.request(req))
+            .await
+            .map_err(|_| anyhow::anyhow!("the API did not answer within {deadline:?}"))??;
+        let status = resp.status();
+        let body = resp.into_body().collect().await?.to_bytes();
+        anyhow::ensure!(
+            status.is_success(),
+            "the API answered {status}: {}",
+            String::from_utf8_lossy(&body)
+        );
+        Ok(serde_json::from_slice(&body)?)
+    }
+}

@@ -1,0 +1,307 @@
+//! The edge's view of the deployment: a [`Snapshot`] of every distribution (and the OACs, cache policies, keys
+//! and certificates they name), replaced whole whenever the API's feed reports a change, and the
+//! [`Invalidations`] applied so far.
+//!
+//! The [`follow`] loop long-polls the API's `coffer-edge` feed with the edge's own SigV4 credentials. When the API
+//! cannot be reached the loop retries with backoff and the edge keeps serving from the snapshot and cache it has.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use cloudfront_model::{
+    invalidation_covers, scoped, CachePolicy, Distribution, EdgeState, InvalidationEvent, Oac,
+};
+
+use crate::origin::OriginClient;
+
+/// How long the API may hold a feed request open.
+const FEED_WAIT_SECS: u64 = 20;
+/// The most invalidation paths remembered per distribution; older entries are folded into a floor.
+const MAX_REMEMBERED: usize = 10_000;
+
+/// A distribution ready to serve.
+#[derive(Debug)]
+pub struct Dist {
+    pub d: Distribution,
+    /// The certificate for its aliases, when its ViewerCertificate names one.
+    pub tls: Option<Arc<rustls::sign::CertifiedKey>>,
+    /// Only TLS 1.3 (`TLSv1.3_2025`).
+    pub tls13_only: bool,
+}
+
+/// Everything the edge serves from, immutable once built.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub state: EdgeState,
+    hosts: HashMap<String, Arc<Dist>>,
+    /// `<account>/<key id>` → the parsed public keys of trusted key groups.
+    keys: HashMap<String, Arc<cloudfront_sign::PublicKey>>,
+}
+
+impl Snapshot {
+    pub fn new(state: EdgeState) -> Snapshot {
+        let mut hosts = HashMap::new();
+        let mut tls_by_arn: HashMap<&str, Option<Arc<rustls::sign::CertifiedKey>>> = HashMap::new();
+        for d in &state.distributions {
+            let arn = d
+                .config
+                .viewer_certificate
+                .as_ref()
+                .and_then(|v| v.acm_certificate_arn.as_deref());
+            let tls = arn.and_then(|arn| {
+                tls_by_arn
+                    .entry(arn)
+                    .or_insert_with(|| {
+                        let c = state.certificates.get(arn)?;
+                        match crate::tls::certified_key(c) {
+                            Ok(k) => Some(Arc::new(k)),
+                            Err(e) => {
+                                tracing::warn!("certificate {arn} cannot be used: {e}");
+                                None
+                            }
+                        }
+                    })
+                    .clone()
+            });
+            let tls13_only = d
+                .config
+                .viewer_certificate
+                .as_ref()
+                .and_then(|v| v.minimum_protocol_version.as_deref())
+                .is_some_and(|v| v.starts_with("TLSv1.3"));
+            let dist = Arc::new(Dist {
+                d: d.clone(),
+                tls,
+                tls13_only,
+            });
+            hosts.insert(d.domain_name.to_ascii_lowercase(), dist.clone());
+            for alias in &d.config.aliases {
+                hosts.insert(alias.to_ascii_lowercase(), dist.clone());
+            }
+        }
+        let keys = state
+            .public_keys
+            .iter()
+            .filter_map(|(scoped_id, k)| {
+                match cloudfront_sign::PublicKey::from_pem(&k.config.encoded_key) {
+                    Ok(parsed) => Some((scoped_id.clone(), Arc::new(parsed))),
+                    Err(e) => {
+                        tracing::warn!(
+                            "public key {scoped_id} cannot be used for signed URLs: {e}"
+                        );
+                        None
+                    }
+                }
+            })
+            .collect();
+        Snapshot { state, hosts, keys }
+    }
+
+    /// The distribution serving `host` (a port and letter case are ignored; `*.example.com` aliases serve
+    /// direct subdomains).
+    pub fn for_host(&self, host: &str) -> Option<&Arc<Dist>> {
+        let host = strip_port(host).trim_end_matches('.');
+        let host = host.to_ascii_lowercase();
+        self.hosts.get(&host).or_else(|| {
+            let (_, parent) = host.split_once('.')?;
+            self.hosts.get(&format!("*.{parent}"))
+        })
+    }
+
+    pub fn oac(&self, account: &str, id: &str) -> Option<&Oac> {
+        self.state.oacs.get(&scoped(account, id))
+    }
+
+    pub fn cache_policy(&self, id: &str) -> Option<&CachePolicy> {
+        self.state.cache_policies.get(id)
+    }
+
+    /// Key `key_id` if one of `account`'s key `groups` holds it.
+    pub fn trusted_key(
+        &self,
+        account: &str,
+        groups: &[String],
+        key_id: &str,
+    ) -> Option<Arc<cloudfront_sign::PublicKey>> {
+        let trusted = groups
+            .iter()
+            .filter_map(|g| self.state.key_groups.get(&scoped(account, g)))
+            .any(|g| g.config.items.iter().any(|k| k == key_id));
+        if !trusted {
+            return None;
+        }
+        self.keys.get(&scoped(account, key_id)).cloned()
+    }
+}
+
+/// `host` without a trailing `:port`.
+pub fn strip_port(host: &str) -> &str {
+    match host.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(']') && p.bytes().all(|b| b.is_ascii_digit()) => h,
+        Some((h, p)) if h.ends_with(']') && p.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host,
+    }
+}
+
+/// The current snapshot, swapped whole.
+#[derive(Debug, Default)]
+pub struct Current {
+    snapshot: RwLock<Arc<Snapshot>>,
+}
+
+impl Current {
+    pub fn get(&self) -> Arc<Snapshot> {
+        self.snapshot
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn set(&self, s: Snapshot) {
+        *self.snapshot.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(s);
+    }
+}
+
+/// The invalidations applied on this node, from the API's feed and from writes made through the edge.
+///
+/// Every cached object remembers the counter's value when its fetch began; an invalidation gets the next value,
+/// so an object is stale exactly when an invalidation with a larger value covers its path.
+#[derive(Debug, Default)]
+pub struct Invalidations {
+    counter: AtomicU64,
+    by_dist: RwLock<HashMap<String, Remembered>>,
+}
+
+#[derive(Debug, Default)]
+struct Remembered {
+    /// Everything stored before this counter value is stale (older entries were forgotten).
+    floor: u64,
+    newest: u64,
+    paths: VecDeque<(u64, String)>,
+}
+
+impl Invalidations {
+    /// The value to stamp on a fetch that starts now.
+    pub fn stamp(&self) -> u64 {
+        self.counter.load(Ordering::SeqCst)
+    }
+
+    /// Applies `paths` of distribution `dist`.
+    pub fn apply(&self, dist: &str, paths: &[String]) {
+        let mut map = self.by_dist.write().unwrap_or_else(|p| p.into_inner());
+        let entry = map.entry(dist.to_owned()).or_default();
+        for p in paths {
+            let n = self.counter.fetch_add(1, Ordering::SeqCst) + 1;
+            entry.newest = n;
+            entry.paths.push_back((n, p.clone()));
+            if entry.paths.len() > MAX_REMEMBERED {
+                if let Some((old, _)) = entry.paths.pop_front() {
+                    entry.floor = entry.floor.max(old);
+                }
+            }
+        }
+    }
+
+    /// Whether an object of `dist` at `path` stamped `stamp` has been invalidated since.
+    pub fn is_stale(&self, dist: &str, path: &str, stamp: u64) -> bool {
+        let map = self.by_dist.read().unwrap_or_else(|p| p.into_inner());
+        let Some(r) = map.get(dist) else {
+            return false;
+        };
+        if r.newest <= stamp {
+            return false;
+        }
+        if stamp < r.floor {
+            return true;
+        }
+        r.paths
+            .iter()
+            .rev()
+            .take_while(|(n, _)| *n > stamp)
+            .any(|(_, p)| invalidation_covers(p, path))
+    }
+}
+
+/// Follows the API's feed until the process ends: installs each new snapshot and applies each invalidation.
+/// `ready` is told once the first snapshot is in.
+pub async fn follow(
+    client: Arc<OriginClient>,
+    current: Arc<Current>,
+    invalidations: Arc<Invalidations>,
+    ready: tokio::sync::watch::Sender<bool>,
+) {
+    let mut generation = String::new();
+    let mut cursor = 0u64;
+    let mut backoff = Duration::from_millis(100);
+    let mut first = true;
+    loop {
+        let wait = if first { 0 } else { FEED_WAIT_SECS };
+        match client.edge_state(&generation, cursor, wait).await {
+            Ok(state) => {
+                backoff = Duration::from_millis(100);
+                // On the first load the cache is empty, so the backlog of old invalidations needs no applying.
+                if !first {
+                    apply_all(&invalidations, &state.invalidations);
+                }
+                cursor = state.invalidation_cursor;
+                if state.generation != generation {
+                    generation = state.generation.clone();
+                    current.set(Snapshot::new(state));
+                }
+                if first {
+                    first = false;
+                    let _ = ready.send(true);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(
+                    "edge feed: {e}; serving from the last state, retrying in {backoff:?}"
+                );
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+fn apply_all(invalidations: &Invalidations, events: &[InvalidationEvent]) {
+    for e in events {
+        invalidations.apply(&e.distribution_id, &e.paths);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamps_and_coverage() {
+        let inv = Invalidations::default();
+        let before = inv.stamp();
+        inv.apply("E1", &["/img/*".into()]);
+        assert!(inv.is_stale("E1", "/img/a.png", before));
+        assert!(!inv.is_stale("E1", "/doc/a.pdf", before));
+        assert!(!inv.is_stale("E2", "/img/a.png", before));
+        let after = inv.stamp();
+        assert!(!inv.is_stale("E1", "/img/a.png", after));
+    }
+
+    #[test]
+    fn forgotten_invalidations_make_older_objects_stale() {
+        let inv = Invalidations::default();
+        let old = inv.stamp();
+        let paths: Vec<String> = (0..MAX_REMEMBERED + 5).map(|i| format!("/p{i}")).collect();
+        inv.apply("E1", &paths);
+        assert!(inv.is_stale("E1", "/unrelated", old));
+        assert!(!inv.is_stale("E1", "/unrelated", inv.stamp()));
+    }
+
+    #[test]
+    fn ports_are_ignored() {
+        assert_eq!(strip_port("a.b:8443"), "a.b");
+        assert_eq!(strip_port("a.b"), "a.b");
+        assert_eq!(strip_port("[::1]:80"), "[::1]");
+    }
+}
