@@ -160,6 +160,10 @@ impl AccessLog {
         })
     }
 
+    pub fn enabled(&self) -> bool {
+        self.tx.is_some()
+    }
+
     pub fn record(&self, entry: &Entry) {
         let Some(tx) = &self.tx else { return };
         match tx.try_send(entry.line()) {

@@ -5,8 +5,9 @@ use cloudfront_model::{CacheKeyParameters, CachePolicyConfig, KeyBehavior};
 use http::HeaderMap;
 
 /// The legacy defaults CloudFront applies to a behavior without a cache policy.
-pub fn legacy_policy() -> CachePolicyConfig {
-    CachePolicyConfig {
+pub fn legacy_policy() -> &'static CachePolicyConfig {
+    static LEGACY: std::sync::OnceLock<CachePolicyConfig> = std::sync::OnceLock::new();
+    LEGACY.get_or_init(|| CachePolicyConfig {
         comment: None,
         name: "legacy".into(),
         default_ttl: Some(86_400),
@@ -19,7 +20,7 @@ pub fn legacy_policy() -> CachePolicyConfig {
             cookies: KeyBehavior::none(),
             query_strings: KeyBehavior::none(),
         },
-    }
+    })
 }
 
 /// Whether responses under `policy` are ever cached.
@@ -244,7 +245,7 @@ mod tests {
     use super::*;
 
     fn policy(min: i64, default: i64, max: i64) -> CachePolicyConfig {
-        let mut p = legacy_policy();
+        let mut p = legacy_policy().clone();
         p.min_ttl = min;
         p.default_ttl = Some(default);
         p.max_ttl = Some(max);
@@ -321,7 +322,7 @@ mod tests {
 
     #[test]
     fn keys_take_only_what_the_policy_names() {
-        let mut p = legacy_policy();
+        let mut p = legacy_policy().clone();
         let h = headers(&[
             ("origin", "https://a"),
             ("cookie", "b=2; a=1; c=3"),

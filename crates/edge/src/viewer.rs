@@ -23,6 +23,9 @@ use crate::policy::{self, CacheKey};
 use crate::respond::{self, Stamp};
 use crate::state::{Current, Dist, Invalidations};
 
+/// An entry of the cache, shared with it (no copy of the body or headers).
+type CacheEntry = foyer::HybridCacheEntry<String, Stored>;
+
 /// How long a key whose response was too large to cache is sent straight to the origin.
 const UNCACHEABLE_FOR: Duration = Duration::from_secs(60);
 
@@ -135,7 +138,6 @@ impl Edge {
     pub async fn serve(self: &Arc<Self>, req: Request<Incoming>, conn: &Conn) -> Response<OutBody> {
         let started = Instant::now();
         let id = request_id();
-        let method = req.method().clone();
         let host = req
             .headers()
             .get(HOST)
@@ -143,34 +145,36 @@ impl Edge {
             .map(str::to_owned)
             .or_else(|| req.uri().authority().map(|a| a.to_string()))
             .unwrap_or_default();
-        let path = req.uri().path().to_owned();
-        let query = req.uri().query().map(str::to_owned);
-        let mut entry = Entry {
-            unix_ms: now_ms(),
-            location: "LOCAL1".into(),
-            client_ip: conn.peer.ip().to_string(),
-            client_port: conn.peer.port(),
-            method: method.to_string(),
-            uri_stem: path.clone(),
-            query: query.clone().unwrap_or_default(),
-            request_id: id.clone(),
-            host_header: host.clone(),
-            protocol: if conn.tls.is_some() { "https" } else { "http" }.into(),
-            protocol_version: format!("{:?}", req.version()),
-            referer: header_str(req.headers(), "referer"),
-            user_agent: header_str(req.headers(), "user-agent"),
-            cookie: header_str(req.headers(), "cookie"),
-            cs_bytes: req
-                .headers()
-                .get(http::header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok()?.parse().ok())
-                .unwrap_or(0),
-            ..Entry::default()
-        };
-        if let Some((p, c)) = &conn.tls {
-            entry.ssl_protocol = p.clone();
-            entry.ssl_cipher = c.clone();
-        }
+        // Only what the access log needs is copied, and only when it is on.
+        let mut entry = self.log.enabled().then(|| {
+            let mut entry = Entry {
+                unix_ms: now_ms(),
+                location: "LOCAL1".into(),
+                client_ip: conn.peer.ip().to_string(),
+                client_port: conn.peer.port(),
+                method: req.method().to_string(),
+                uri_stem: req.uri().path().to_owned(),
+                query: req.uri().query().unwrap_or_default().to_owned(),
+                request_id: id.clone(),
+                host_header: host.clone(),
+                protocol: if conn.tls.is_some() { "https" } else { "http" }.into(),
+                protocol_version: format!("{:?}", req.version()),
+                referer: header_str(req.headers(), "referer"),
+                user_agent: header_str(req.headers(), "user-agent"),
+                cookie: header_str(req.headers(), "cookie"),
+                cs_bytes: req
+                    .headers()
+                    .get(http::header::CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok()?.parse().ok())
+                    .unwrap_or(0),
+                ..Entry::default()
+            };
+            if let Some((p, c)) = &conn.tls {
+                entry.ssl_protocol = p.clone();
+                entry.ssl_cipher = c.clone();
+            }
+            entry
+        });
         let outcome = self.route(req, conn, &id, &host).await;
         let response = outcome.response;
         let bytes = response
@@ -179,14 +183,16 @@ impl Edge {
             .and_then(|v| v.to_str().ok()?.parse().ok())
             .unwrap_or(0);
         self.metrics.result(outcome.result, bytes);
-        entry.sc_bytes = bytes;
-        entry.status = response.status().as_u16();
-        entry.result_type = outcome.result.into();
-        entry.host = host;
-        entry.content_type = header_str(response.headers(), "content-type");
-        entry.content_len = Some(bytes);
-        entry.time_taken = started.elapsed().as_secs_f64();
-        self.log.record(&entry);
+        if let Some(mut entry) = entry.take() {
+            entry.sc_bytes = bytes;
+            entry.status = response.status().as_u16();
+            entry.result_type = outcome.result.into();
+            entry.host = host;
+            entry.content_type = header_str(response.headers(), "content-type");
+            entry.content_len = Some(bytes);
+            entry.time_taken = started.elapsed().as_secs_f64();
+            self.log.record(&entry);
+        }
         response
     }
 
@@ -270,7 +276,7 @@ impl Edge {
         if path == "/" && !d.config.default_root_object.is_empty() {
             path = format!("/{}", d.config.default_root_object.trim_start_matches('/'));
         }
-        let behavior = d.behavior_for(&path).clone();
+        let behavior = d.behavior_for(&path);
 
         // Viewer protocol policy.
         if conn.tls.is_none() {
@@ -291,7 +297,7 @@ impl Edge {
 
         // Allowed methods.
         let method = req.method().clone();
-        if !allowed(&behavior, &method) {
+        if !allowed(behavior, &method) {
             return self.refuse(
                 Some(d),
                 403,
@@ -325,8 +331,7 @@ impl Edge {
             .cache_policy_id
             .as_deref()
             .and_then(|p| snapshot.cache_policy(p))
-            .map(|p| p.config.clone())
-            .unwrap_or_else(policy::legacy_policy);
+            .map_or_else(|| policy::legacy_policy(), |p| &p.config);
         let Some(origin) = d
             .config
             .origins
@@ -343,37 +348,33 @@ impl Edge {
         };
         let oac = (!origin.origin_access_control_id.is_empty())
             .then(|| snapshot.oac(&d.account, &origin.origin_access_control_id))
-            .flatten()
-            .cloned();
-        let key = policy::cache_key(&d.id, &path, query.as_deref(), req.headers(), &policy);
-        let path_and_query = match &key.query {
-            Some(q) => format!("{path}?{q}"),
-            None => path.clone(),
-        };
+            .flatten();
         let viewer_auth = req.headers().contains_key(http::header::AUTHORIZATION);
-        let target = match self
-            .origin
-            .target(d, origin, oac.as_ref(), &path_and_query, viewer_auth)
-        {
-            Ok(t) => t,
-            Err(e) => return self.refuse(Some(d), 502, "Bad gateway.", &e.to_string(), id),
-        };
 
         let cached_method = method == Method::GET || method == Method::HEAD;
-        if cached_method && policy::caches(&policy) && !self.known_uncacheable(&key.key) {
-            return self
-                .cached(&dist, &behavior, &policy, &key, &target, &path, req, id)
-                .await;
+        if cached_method && policy::caches(policy) {
+            let key = policy::cache_key(&d.id, &path, query.as_deref(), req.headers(), policy);
+            if !self.known_uncacheable(&key.key) {
+                // Where a fill would go is worked out only on a miss.
+                let target = || {
+                    let path_and_query = match &key.query {
+                        Some(q) => format!("{path}?{q}"),
+                        None => path.clone(),
+                    };
+                    self.origin
+                        .target(d, origin, oac, &path_and_query, viewer_auth)
+                };
+                return self
+                    .cached(&dist, behavior, policy, &key, target, &path, req, id)
+                    .await;
+            }
         }
         // Everything else goes to the origin as it came, with the query the viewer sent (minus signing params).
         let full_query = match &query {
             Some(q) if !q.is_empty() => format!("{}?{q}", req.uri().path()),
             _ => req.uri().path().to_owned(),
         };
-        let target = match self
-            .origin
-            .target(d, origin, oac.as_ref(), &full_query, viewer_auth)
-        {
+        let target = match self.origin.target(d, origin, oac, &full_query, viewer_auth) {
             Ok(t) => t,
             Err(e) => return self.refuse(Some(d), 502, "Bad gateway.", &e.to_string(), id),
         };
@@ -411,6 +412,13 @@ impl Edge {
 
     fn known_uncacheable(&self, key: &str) -> bool {
         let mut map = self.uncacheable.lock().unwrap_or_else(|p| p.into_inner());
+        if map.is_empty() {
+            return false;
+        }
+        if map.len() > 10_000 {
+            let now = Instant::now();
+            map.retain(|_, until| *until > now);
+        }
         match map.get(key) {
             Some(until) if *until > Instant::now() => true,
             Some(_) => {
@@ -428,7 +436,7 @@ impl Edge {
         behavior: &CacheBehavior,
         policy: &CachePolicyConfig,
         key: &CacheKey,
-        target: &Target,
+        target: impl FnOnce() -> Result<Target, OriginError>,
         path: &str,
         req: Request<Incoming>,
         id: &str,
@@ -440,10 +448,10 @@ impl Edge {
         let refreshed = Arc::new(AtomicBool::new(false));
         // A fresh entry is served; a stale or invalidated one is dropped and fetched again (revalidated with the
         // origin when it has a validator and was not invalidated).
-        let mut stored: Stored = 'lookup: {
+        let mut stored: CacheEntry = 'lookup: {
             let now = now_ms();
             let existing = match self.cache.get(&key.key).await {
-                Ok(e) => e.map(|e| e.value().clone()),
+                Ok(e) => e,
                 Err(e) => {
                     tracing::warn!("edge cache read failed: {e}");
                     None
@@ -460,9 +468,15 @@ impl Edge {
                     && e.status == 200
                     && (e.header("etag").is_some() || e.header("last-modified").is_some())
                 {
-                    revalidate = Some(e);
+                    revalidate = Some(e.value().clone());
                 }
             }
+            let target = match target() {
+                Ok(t) => t,
+                Err(e) => {
+                    return self.refuse(Some(d), 502, "Bad gateway.", &e.to_string(), id);
+                }
+            };
             let fill = {
                 let edge = self.clone();
                 let target = target.clone();
@@ -487,7 +501,7 @@ impl Edge {
                 }
             };
             match self.cache.get_or_fetch(&key.key, || fill).await {
-                Ok(e) => e.value().clone(),
+                Ok(e) => e,
                 Err(e) => {
                     let too_large = e
                         .downcast_ref::<FillError>()
@@ -567,14 +581,14 @@ impl Edge {
                     .unwrap_or(false),
             );
             if let Some(enc) = encoding {
-                if let Some(variant) = self.variant(&key.key, &stored, enc).await {
+                if let Some(variant) = self.variant(&key.key, stored.value(), enc).await {
                     stored = variant;
                 }
             }
         }
         let age = (!filled_here).then(|| (now_ms() - stored.stored_at_ms) / 1000);
         let response = respond::from_cache(
-            &stored,
+            stored.value(),
             &parts.method,
             &parts.headers,
             age,
@@ -584,12 +598,12 @@ impl Edge {
     }
 
     /// The `enc` variant of the identity entry `identity`, compressed once per identity fetch.
-    async fn variant(&self, key: &str, identity: &Stored, enc: &'static str) -> Option<Stored> {
+    async fn variant(&self, key: &str, identity: &Stored, enc: &'static str) -> Option<CacheEntry> {
         let vkey = format!("{key}\u{0}{enc}");
         if let Ok(Some(e)) = self.cache.get(&vkey).await {
             if e.value().stored_at_ms == identity.stored_at_ms && e.value().stamp == identity.stamp
             {
-                return Some(e.value().clone());
+                return Some(e);
             }
             self.cache.remove(&vkey);
         }
@@ -604,7 +618,7 @@ impl Edge {
             })
             .await;
         match made {
-            Ok(e) => Some(e.value().clone()),
+            Ok(e) => Some(e),
             Err(e) => {
                 tracing::warn!("compressing a response failed: {e}");
                 None
