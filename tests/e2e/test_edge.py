@@ -424,6 +424,32 @@ def test_signed_urls_from_aws_cloudfront_sign(server, tmp_path):
     old = sign(f"https://{host}:{port}/invoice.pdf", int(time.time()) - 10).strip()
     assert viewer(server.edge, host, old.split(f":{port}", 1)[1]).status == 403
 
+    # Signed cookies with a custom policy (botocore's CloudFrontSigner), covering a whole prefix.
+    import datetime
+
+    from botocore.signers import CloudFrontSigner
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    signer = CloudFrontSigner(pk, lambda message: key.sign(message, padding.PKCS1v15(), hashes.SHA1()))
+    server.client("s3").put_object(Bucket=bucket, Key="docs/a.pdf", Body=b"%PDF a")
+    policy = signer.build_policy(
+        f"https://{host}:{port}/docs/*",
+        datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=10),
+    ).encode()
+    cookies = "; ".join(
+        [
+            "session=abc",
+            f"CloudFront-Policy={signer._url_b64encode(policy).decode()}",
+            f"CloudFront-Signature={signer._url_b64encode(signer.rsa_signer(policy)).decode()}",
+            f"CloudFront-Key-Pair-Id={pk}",
+        ]
+    )
+    with_cookies = viewer(server.edge, host, "/docs/a.pdf", headers={"Cookie": cookies})
+    assert with_cookies.status == 200 and with_cookies.body == b"%PDF a", with_cookies
+    # The policy covers /docs/* only.
+    assert viewer(server.edge, host, "/invoice.pdf", headers={"Cookie": cookies}).status == 403
+
 
 def test_a_second_edge_process_serves_the_distribution_and_honours_invalidations(server, tmp_path):
     bucket, key_arn, oac, d = tutorial_setup(server)
