@@ -608,3 +608,39 @@ def test_an_edge_keeps_serving_its_cache_while_the_api_is_down(fresh_server, tmp
         proc.terminate()
         proc.wait(timeout=30)
         log.close()
+
+
+def test_custom_cache_policy_origin_max_age_and_refresh_hits(server):
+    cf = server.client("cloudfront")
+    policy_id = cf.create_cache_policy(
+        CachePolicyConfig={
+            "Name": unique("short"),
+            "MinTTL": 0,
+            "DefaultTTL": 60,
+            "MaxTTL": 3600,
+            "ParametersInCacheKeyAndForwardedToOrigin": {
+                "EnableAcceptEncodingGzip": False,
+                "EnableAcceptEncodingBrotli": False,
+                "HeadersConfig": {"HeaderBehavior": "none"},
+                "CookiesConfig": {"CookieBehavior": "none"},
+                "QueryStringsConfig": {"QueryStringBehavior": "whitelist",
+                                       "QueryStrings": {"Quantity": 1, "Items": ["v"]}},
+            },
+        }
+    )["CachePolicy"]["Id"]
+    bucket, key_arn, oac, d = tutorial_setup(server, cache_policy=policy_id)
+    host = d["DomainName"]
+    server.client("s3").put_object(Bucket=bucket, Key="feed.json", Body=b"{}", CacheControl="max-age=1")
+    assert viewer(server.edge, host, "/feed.json?v=1&utm=x").headers["x-cache"] == "Miss from cloudfront"
+    # `utm` is not in the cache key; `v` is.
+    assert viewer(server.edge, host, "/feed.json?utm=y&v=1").headers["x-cache"] == "Hit from cloudfront"
+    assert viewer(server.edge, host, "/feed.json?v=2").headers["x-cache"] == "Miss from cloudfront"
+    # After the origin's max-age of one second the edge asks the origin again, which answers 304: a refresh hit.
+    refreshed = wait_until(
+        lambda: (lambda r: r if r.headers["x-cache"] == "RefreshHit from cloudfront" else None)(
+            viewer(server.edge, host, "/feed.json?v=1")
+        ),
+        timeout=10,
+        what="a refresh hit after max-age",
+    )
+    assert refreshed.status == 200 and refreshed.body == b"{}"
