@@ -14,13 +14,27 @@ impl CloudFront {
         format!("{}-{}", self.inner.epoch, *self.inner.changes.borrow())
     }
 
-    /// Waits until the generation differs from `seen` or `wait` passes; returns whether it changed.
+    /// Waits until the generation differs from `seen`, `wait` passes, or the process is closing; returns whether
+    /// it changed.
     pub async fn changed(&self, seen: &str, wait: Duration) -> bool {
         let mut rx = self.inner.changes.subscribe();
+        let mut closing = self.inner.closing.subscribe();
         if self.generation() != seen {
             return true;
         }
-        tokio::time::timeout(wait, rx.changed()).await.is_ok()
+        if *closing.borrow() {
+            return false;
+        }
+        tokio::select! {
+            r = tokio::time::timeout(wait, rx.changed()) => r.is_ok(),
+            _ = closing.wait_for(|c| *c) => false,
+        }
+    }
+
+    /// Answers every edge request waiting in [`CloudFront::changed`] now and every later one at once: the server
+    /// is shutting down and should not wait for long polls to run out.
+    pub fn close_feed(&self) {
+        self.inner.closing.send_replace(true);
     }
 
     /// Every distribution with the OACs, cache policies, key groups, public keys and certificates it names, and

@@ -90,6 +90,8 @@ struct Inner {
     changes: tokio::sync::watch::Sender<u64>,
     /// Random per process: a generation from before a restart never equals one after it.
     epoch: String,
+    /// Set when the process shuts down, so no edge's request is held open while the server drains.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for CloudFront {
@@ -109,6 +111,7 @@ impl CloudFront {
                 config,
                 changes: tokio::sync::watch::Sender::new(0),
                 epoch: new_id('G'),
+                closing: tokio::sync::watch::Sender::new(false),
             }),
         }
     }

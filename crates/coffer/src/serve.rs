@@ -117,7 +117,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             data_events: config.s3_data_events,
             service_principals: Arc::new(crate::edge::OacResolver {
                 identity: edge_identity,
-                cloudfront,
+                cloudfront: cloudfront.clone(),
             }),
             ..s3_api::S3Options::default()
         },
@@ -228,10 +228,16 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         }
     });
 
-    api::server::serve(listener, dispatcher.clone(), shutdown_signal()).await;
-    if let Some(running) = running_edge {
-        running.stop();
-    }
+    // On shutdown, the in-process edge stops first and other edges' long polls are answered at once, so draining
+    // open requests never waits for a feed request to time out.
+    let shutdown = async move {
+        shutdown_signal().await;
+        if let Some(running) = running_edge {
+            running.stop();
+        }
+        cloudfront.close_feed();
+    };
+    api::server::serve(listener, dispatcher.clone(), shutdown).await;
     blob_gc.abort();
     tracing::info!("shutting down");
     purge.abort();
