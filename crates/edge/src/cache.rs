@@ -13,6 +13,7 @@ use foyer::{
     BlockEngineConfig, Code, DeviceBuilder, FsDeviceBuilder, HybridCache, HybridCacheBuilder,
     RecoverMode,
 };
+use http::header::{HeaderName, HeaderValue};
 
 /// The disk tier's block size: the largest object it can hold.
 const BLOCK_SIZE: usize = 16 * 1024 * 1024;
@@ -22,7 +23,7 @@ const BLOCK_SIZE: usize = 16 * 1024 * 1024;
 pub struct Stored {
     pub status: u16,
     /// Origin headers kept for viewers (hop-by-hop headers and Content-Length removed).
-    pub headers: Vec<(String, Bytes)>,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
     pub body: Bytes,
     /// Unix milliseconds when the origin answered.
     pub stored_at_ms: i64,
@@ -38,8 +39,8 @@ impl Stored {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .and_then(|(_, v)| std::str::from_utf8(v).ok())
+            .find(|(n, _)| n.as_str().eq_ignore_ascii_case(name))
+            .and_then(|(_, v)| v.to_str().ok())
     }
 
     pub fn is_fresh(&self, now_ms: i64) -> bool {
@@ -52,7 +53,7 @@ impl Stored {
             + self
                 .headers
                 .iter()
-                .map(|(n, v)| n.len() + v.len() + 32)
+                .map(|(n, v)| n.as_str().len() + v.len() + 32)
                 .sum::<usize>()
             + 96
     }
@@ -101,8 +102,8 @@ impl Code for Stored {
         ))?;
         io(w.write_all(&(self.headers.len() as u32).to_le_bytes()))?;
         for (n, v) in &self.headers {
-            io(put_bytes(w, n.as_bytes()))?;
-            io(put_bytes(w, v))?;
+            io(put_bytes(w, n.as_str().as_bytes()))?;
+            io(put_bytes(w, v.as_bytes()))?;
         }
         io(put_bytes(w, &self.body))
     }
@@ -125,9 +126,11 @@ impl Code for Stored {
         let count = u32::from_le_bytes(count) as usize;
         let mut headers = Vec::with_capacity(count.min(256));
         for _ in 0..count {
-            let n = String::from_utf8(get_bytes(r).map_err(io)?)
-                .map_err(|_| invalid("header name is not UTF-8"))?;
-            headers.push((n, Bytes::from(get_bytes(r).map_err(io)?)));
+            let n = HeaderName::from_bytes(&get_bytes(r).map_err(io)?)
+                .map_err(|_| invalid("not a header name"))?;
+            let v = HeaderValue::from_maybe_shared(Bytes::from(get_bytes(r).map_err(io)?))
+                .map_err(|_| invalid("not a header value"))?;
+            headers.push((n, v));
         }
         let body = Bytes::from(get_bytes(r).map_err(io)?);
         Ok(Stored {
@@ -204,8 +207,11 @@ mod tests {
         Stored {
             status: 200,
             headers: vec![
-                ("content-type".into(), Bytes::from_static(b"text/plain")),
-                ("etag".into(), Bytes::from_static(b"\"abc\"")),
+                (
+                    http::header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain"),
+                ),
+                (http::header::ETAG, HeaderValue::from_static("\"abc\"")),
             ],
             body: Bytes::from_static(b"hello"),
             stored_at_ms: 1_700_000_000_000,

@@ -130,6 +130,7 @@ pub async fn start(config: EdgeConfig) -> anyhow::Result<RunningEdge> {
         max_object_bytes: config.cache.max_object_bytes,
         ready: ready_rx,
         uncacheable: Default::default(),
+        vias: Default::default(),
     });
 
     let mut tasks = vec![tokio::spawn(state::follow(

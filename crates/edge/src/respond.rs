@@ -14,9 +14,8 @@ use crate::origin::OutBody;
 /// The CloudFront headers every response carries.
 #[derive(Debug, Clone)]
 pub struct Stamp<'a> {
-    pub x_cache: &'a str,
-    pub via: &'a str,
-    pub pop: &'a str,
+    pub x_cache: &'static str,
+    pub via: HeaderValue,
     pub request_id: &'a str,
 }
 
@@ -25,16 +24,22 @@ pub fn full(b: Bytes) -> OutBody {
 }
 
 pub fn add_stamp(headers: &mut HeaderMap, s: &Stamp<'_>) {
-    let mut set = |name: &'static str, v: &str| {
-        if let Ok(v) = HeaderValue::from_str(v) {
-            headers.insert(HeaderName::from_static(name), v);
-        }
-    };
-    set("x-cache", s.x_cache);
-    set("via", s.via);
-    set("x-amz-cf-pop", s.pop);
-    set("x-amz-cf-id", s.request_id);
+    headers.insert(
+        HeaderName::from_static("x-cache"),
+        HeaderValue::from_static(s.x_cache),
+    );
+    headers.insert(http::header::VIA, s.via.clone());
+    headers.insert(
+        HeaderName::from_static("x-amz-cf-pop"),
+        HeaderValue::from_static(POP),
+    );
+    if let Ok(v) = HeaderValue::from_str(s.request_id) {
+        headers.insert(HeaderName::from_static("x-amz-cf-id"), v);
+    }
 }
+
+/// The edge location in `X-Amz-Cf-Pop` and access logs.
+pub const POP: &str = "LOCAL1";
 
 /// CloudFront's HTML error page for errors the edge itself generates.
 pub fn error_page(status: u16, title: &str, detail: &str, s: &Stamp<'_>) -> Response<OutBody> {
@@ -174,12 +179,7 @@ pub fn from_cache(
         {
             continue;
         }
-        if let (Ok(n), Ok(v)) = (
-            HeaderName::from_bytes(n.as_bytes()),
-            HeaderValue::from_bytes(v),
-        ) {
-            headers.append(n, v);
-        }
+        headers.append(n.clone(), v.clone());
     }
     if let Some(enc) = &stored.encoded {
         if let Ok(v) = HeaderValue::from_str(enc) {
@@ -270,10 +270,12 @@ pub fn compress(stored: &Stored, encoding: &str) -> std::io::Result<Stored> {
     out.encoded = Some(encoding.to_owned());
     // The stored strong ETag names the identity bytes; CloudFront weakens it for compressed variants.
     for (n, v) in &mut out.headers {
-        if n == "etag" && !v.starts_with(b"W/") {
+        if *n == http::header::ETAG && !v.as_bytes().starts_with(b"W/") {
             let mut w = b"W/".to_vec();
-            w.extend_from_slice(v);
-            *v = Bytes::from(w);
+            w.extend_from_slice(v.as_bytes());
+            if let Ok(weak) = HeaderValue::from_bytes(&w) {
+                *v = weak;
+            }
         }
     }
     Ok(out)
@@ -313,8 +315,11 @@ mod tests {
         Stored {
             status: 200,
             headers: vec![
-                ("etag".into(), Bytes::from_static(b"\"e1\"")),
-                ("content-type".into(), Bytes::from_static(b"text/plain")),
+                (http::header::ETAG, HeaderValue::from_static("\"e1\"")),
+                (
+                    http::header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain"),
+                ),
             ],
             body: Bytes::from_static(body),
             stored_at_ms: 0,
@@ -327,8 +332,7 @@ mod tests {
     fn stamp() -> Stamp<'static> {
         Stamp {
             x_cache: "Hit from cloudfront",
-            via: "1.1 x (CloudFront)",
-            pop: "LOCAL1",
+            via: HeaderValue::from_static("1.1 x (CloudFront)"),
             request_id: "id",
         }
     }

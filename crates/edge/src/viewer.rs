@@ -105,6 +105,8 @@ pub struct Edge {
     pub max_object_bytes: usize,
     pub ready: tokio::sync::watch::Receiver<bool>,
     pub uncacheable: Mutex<HashMap<String, Instant>>,
+    /// `Via` values by edge domain.
+    pub vias: std::sync::RwLock<HashMap<String, HeaderValue>>,
 }
 
 /// Why a cache fill failed.
@@ -149,7 +151,7 @@ impl Edge {
         let mut entry = self.log.enabled().then(|| {
             let mut entry = Entry {
                 unix_ms: now_ms(),
-                location: "LOCAL1".into(),
+                location: respond::POP.into(),
                 client_ip: conn.peer.ip().to_string(),
                 client_port: conn.peer.port(),
                 method: req.method().to_string(),
@@ -196,24 +198,34 @@ impl Edge {
         response
     }
 
-    fn stamp<'a>(&'a self, via: &'a str, x_cache: &'a str, id: &'a str) -> Stamp<'a> {
+    fn stamp<'a>(&self, d: Option<&Distribution>, x_cache: &'static str, id: &'a str) -> Stamp<'a> {
         Stamp {
             x_cache,
-            via,
-            pop: "LOCAL1",
+            via: self.via(d),
             request_id: id,
         }
     }
 
-    fn via(&self, d: Option<&Distribution>) -> String {
+    /// `1.1 <node>.<edge domain> (CloudFront)`, made once per edge domain.
+    fn via(&self, d: Option<&Distribution>) -> HeaderValue {
         let domain = d
-            .and_then(|d| {
-                d.domain_name
-                    .split_once('.')
-                    .map(|(_, rest)| rest.to_owned())
-            })
-            .unwrap_or_else(|| "cloudfront.localhost".into());
-        format!("1.1 {}.{domain} (CloudFront)", self.node)
+            .and_then(|d| d.domain_name.split_once('.').map(|(_, rest)| rest))
+            .unwrap_or("cloudfront.localhost");
+        if let Some(v) = self
+            .vias
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(domain)
+        {
+            return v.clone();
+        }
+        let v = HeaderValue::from_str(&format!("1.1 {}.{domain} (CloudFront)", self.node))
+            .unwrap_or_else(|_| HeaderValue::from_static("1.1 coffer (CloudFront)"));
+        self.vias
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(domain.to_owned(), v.clone());
+        v
     }
 
     fn refuse(
@@ -224,13 +236,12 @@ impl Edge {
         detail: &str,
         id: &str,
     ) -> Outcome {
-        let via = self.via(d);
         Outcome {
             response: respond::error_page(
                 status,
                 title,
                 detail,
-                &self.stamp(&via, "Error from cloudfront", id),
+                &self.stamp(d, "Error from cloudfront", id),
             ),
             result: "Error",
         }
@@ -389,12 +400,11 @@ impl Edge {
         };
         let pq = req.uri().path_and_query().map_or("/", |p| p.as_str());
         let location = format!("https://{authority}{pq}");
-        let via = self.via(Some(d));
         let mut resp = respond::error_page(
             301,
             "Moved Permanently.",
             "",
-            &self.stamp(&via, "Redirect from cloudfront", id),
+            &self.stamp(Some(d), "Redirect from cloudfront", id),
         );
         *resp.status_mut() = StatusCode::MOVED_PERMANENTLY;
         if let Ok(v) = HeaderValue::from_str(&location) {
@@ -442,7 +452,6 @@ impl Edge {
         id: &str,
     ) -> Outcome {
         let d = &dist.d;
-        let via = self.via(Some(d));
         let (parts, _body) = req.into_parts();
         let ran = Arc::new(AtomicBool::new(false));
         let refreshed = Arc::new(AtomicBool::new(false));
@@ -592,7 +601,7 @@ impl Edge {
             &parts.method,
             &parts.headers,
             age,
-            &self.stamp(&via, x_cache, id),
+            &self.stamp(Some(d), x_cache, id),
         );
         Outcome { response, result }
     }
@@ -690,11 +699,11 @@ impl Edge {
         if too_large {
             return Err(FillError::TooLarge);
         }
-        let headers: Vec<(String, Bytes)> = resp
+        let headers: Vec<(HeaderName, HeaderValue)> = resp
             .headers()
             .iter()
             .filter(|(n, _)| !hop_by_hop(n.as_str()))
-            .map(|(n, v)| (n.as_str().to_owned(), Bytes::copy_from_slice(v.as_bytes())))
+            .map(|(n, v)| (n.clone(), v.clone()))
             .collect();
         let body = match Limited::new(resp.into_body(), self.max_object_bytes)
             .collect()
@@ -743,7 +752,6 @@ impl Edge {
         id: &str,
     ) -> Outcome {
         let d = &dist.d;
-        let via = self.via(Some(d));
         let (parts, body) = req.into_parts();
         let mut headers = HeaderMap::new();
         for (n, v) in &parts.headers {
@@ -816,7 +824,7 @@ impl Edge {
         } else {
             "Miss from cloudfront"
         };
-        respond::add_stamp(h, &self.stamp(&via, x_cache, id));
+        respond::add_stamp(h, &self.stamp(Some(d), x_cache, id));
         let body = rbody.map_err(|e| Box::new(e) as crate::BoxError).boxed();
         Outcome {
             response: out
