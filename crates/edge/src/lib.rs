@@ -131,6 +131,7 @@ pub async fn start(config: EdgeConfig) -> anyhow::Result<RunningEdge> {
         ready: ready_rx,
         uncacheable: Default::default(),
         vias: Default::default(),
+        ids: Default::default(),
     });
 
     let mut tasks = vec![tokio::spawn(state::follow(

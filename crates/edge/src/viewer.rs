@@ -105,6 +105,7 @@ pub struct Edge {
     pub max_object_bytes: usize,
     pub ready: tokio::sync::watch::Receiver<bool>,
     pub uncacheable: Mutex<HashMap<String, Instant>>,
+    pub ids: RequestIds,
     /// `Via` values by edge domain.
     pub vias: std::sync::RwLock<HashMap<String, HeaderValue>>,
 }
@@ -130,16 +131,37 @@ fn now_ms() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
-/// A CloudFront-shaped request id: 56 URL-safe base64 characters.
-fn request_id() -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crypto::random_array::<42>())
+/// Request ids: CloudFront's shape (56 URL-safe base64 characters), unique without asking the system RNG for
+/// every response — a random per-process prefix and a counter.
+#[derive(Debug)]
+pub struct RequestIds {
+    prefix: [u8; 34],
+    next: std::sync::atomic::AtomicU64,
+}
+
+impl Default for RequestIds {
+    fn default() -> Self {
+        Self {
+            prefix: crypto::random_array(),
+            next: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+}
+
+impl RequestIds {
+    fn next(&self) -> String {
+        use base64::Engine;
+        let mut raw = [0u8; 42];
+        raw[..34].copy_from_slice(&self.prefix);
+        raw[34..].copy_from_slice(&self.next.fetch_add(1, Ordering::Relaxed).to_be_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+    }
 }
 
 impl Edge {
     pub async fn serve(self: &Arc<Self>, req: Request<Incoming>, conn: &Conn) -> Response<OutBody> {
         let started = Instant::now();
-        let id = request_id();
+        let id = self.ids.next();
         let host = req
             .headers()
             .get(HOST)
@@ -855,4 +877,40 @@ fn allowed(b: &CacheBehavior, method: &Method) -> bool {
     b.allowed_methods
         .iter()
         .any(|m| m.eq_ignore_ascii_case(method.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_have_cloudfront_shape_and_never_repeat() {
+        let ids = RequestIds::default();
+        let a = ids.next();
+        let b = ids.next();
+        assert_eq!(a.len(), 56);
+        assert!(a
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+        assert_ne!(a, b);
+        assert_ne!(
+            RequestIds::default().next(),
+            a,
+            "each process has its own prefix"
+        );
+    }
+
+    #[test]
+    fn credentials_and_copy_sources_never_reach_the_origin() {
+        for name in [
+            "authorization",
+            "x-amz-copy-source",
+            "x-amz-coffer-distribution-arn",
+            "x-amz-security-token",
+        ] {
+            assert!(!forwarded(name), "{name}");
+            assert!(never_forwarded(name), "{name}");
+        }
+        assert!(forwarded("content-type") && forwarded("x-amz-meta-owner"));
+    }
 }
