@@ -1,13 +1,18 @@
-//! `coffer bench`: a closed-loop load generator for any AWS-compatible endpoint. N workers each keep one
-//! request in flight over kept-alive connections, signing every request with SigV4 like an SDK would, and the
-//! tool reports throughput and latency percentiles. The same command runs against coffer and against a peer
-//! (e.g. `moto_server`, `s3s-fs`) so they are compared under one client.
+//! `coffer bench`: a load generator for any AWS-compatible endpoint, and for plain HTTP servers (an edge, a
+//! CDN). By default it is closed-loop: N workers each keep one request in flight over kept-alive connections,
+//! signing every request with SigV4 like an SDK would. With `--rate` it is open-loop instead (`open_loop`):
+//! requests leave on a fixed schedule whatever the server does, and latency counts from the scheduled time.
+//! Either way it reports throughput and latency percentiles. The same command runs against coffer and against
+//! a peer (e.g. `moto_server`, `s3s-fs`, nginx) so they are compared under one client.
 //!
-//! The workloads of each protocol family live in a submodule: `sts` (Query), `kms` (JSON 1.1), `s3` (REST).
+//! The workloads of each protocol family live in a submodule: `sts` (Query), `kms` (JSON 1.1), `s3` (REST),
+//! `web` (unsigned GETs of any URL).
 
 mod kms;
+mod open_loop;
 mod s3;
 mod sts;
+mod web;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,6 +38,9 @@ pub enum Workload {
     S3Put,
     /// `s3:GetObject` of a set of `--keys` objects of `--object-size` bytes the tool writes first.
     S3Get,
+    /// An unsigned `GET` of `--url` with the `--header`s (e.g. a distribution's object through an edge); any
+    /// 2xx answer counts, and MB/s is the body bytes received.
+    HttpGet,
 }
 
 impl Workload {
@@ -60,13 +68,13 @@ impl RequestPath {
 }
 
 /// One request of a workload, repeated by every worker: the signing name, method, path, headers, body, the
-/// payload hash it is signed with (`UNSIGNED-PAYLOAD` or the body's SHA-256, computed once) and the body
-/// length a successful answer must have.
+/// payload hash it is signed with (`UNSIGNED-PAYLOAD` or the body's SHA-256, computed once; unused when the
+/// target has no credentials) and the body length a successful answer must have.
 struct RequestShape {
     service: &'static str,
     method: http::Method,
     path: RequestPath,
-    headers: Vec<(&'static str, String)>,
+    headers: Vec<(http::HeaderName, http::HeaderValue)>,
     body: Bytes,
     payload_hash: String,
     expect_len: Option<u64>,
@@ -74,7 +82,11 @@ struct RequestShape {
 
 impl RequestShape {
     /// A POST to `/` with a signed body, as the Query and JSON protocols send.
-    fn post(service: &'static str, headers: Vec<(&'static str, String)>, body: Bytes) -> Self {
+    fn post(
+        service: &'static str,
+        headers: Vec<(http::HeaderName, http::HeaderValue)>,
+        body: Bytes,
+    ) -> Self {
         Self {
             service,
             method: http::Method::POST,
@@ -92,18 +104,24 @@ pub struct BenchArgs {
     /// What each request does.
     #[arg(value_enum)]
     workload: Workload,
-    /// The endpoint URL, e.g. http://127.0.0.1:9000.
-    #[arg(long)]
-    endpoint: String,
+    /// The endpoint URL, e.g. http://127.0.0.1:9000 (all workloads but http-get).
+    #[arg(long, required_unless_present = "url", conflicts_with = "url")]
+    endpoint: Option<String>,
     /// A shared-credentials file (e.g. <data-dir>/root-credentials).
-    #[arg(long)]
-    credentials: PathBuf,
+    #[arg(long, required_unless_present = "url", conflicts_with = "url")]
+    credentials: Option<PathBuf>,
+    /// http-get: the URL to GET (plain HTTP), e.g. http://127.0.0.1:8080/index.html.
+    #[arg(long, required_if_eq("workload", "http-get"))]
+    url: Option<String>,
+    /// http-get: an extra request header, `Name: value` (repeatable); `Host: …` replaces the URL's authority.
+    #[arg(long = "header", value_name = "NAME: VALUE", requires = "url")]
+    headers: Vec<String>,
     /// The profile to read from the credentials file.
     #[arg(long, default_value = "default")]
     profile: String,
     #[arg(long, default_value = "us-east-1")]
     region: String,
-    /// Requests kept in flight at once.
+    /// Requests kept in flight at once (with --rate: at most, and the number of connections).
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
     /// How long to run, in seconds (after a one-second warm-up).
@@ -112,6 +130,10 @@ pub struct BenchArgs {
     /// Send exactly this many requests, all measured (no warm-up, no probe), instead of running for --seconds.
     #[arg(long)]
     requests: Option<u64>,
+    /// Open loop: send this many requests per second on a fixed schedule, whatever the answers' pace, and
+    /// measure each latency from its scheduled send time (so a stall counts against every request it delays).
+    #[arg(long, value_parser = positive_rate)]
+    rate: Option<f64>,
     /// S3: the object size in bytes (e.g. 4096, 268435456).
     #[arg(long, default_value_t = 4096)]
     object_size: u64,
@@ -134,6 +156,27 @@ pub struct BenchArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
+}
+
+fn positive_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
+        _ => Err(format!(
+            "{s:?} is not a positive number of requests per second"
+        )),
+    }
+}
+
+impl BenchArgs {
+    /// What clap cannot say: `--url` and `--header` belong to http-get only (clap lets `--endpoint`, which
+    /// conflicts with `--url`, excuse the `--url` that `--header` requires).
+    fn check(&self) -> anyhow::Result<()> {
+        let web_args = self.url.is_some() || !self.headers.is_empty();
+        if web_args && self.workload != Workload::HttpGet {
+            bail!("--url and --header are for the http-get workload; the others take --endpoint");
+        }
+        Ok(())
+    }
 }
 
 /// Reads one profile's keys from a shared-credentials file.
@@ -181,18 +224,24 @@ pub(crate) fn read_credentials(
 struct Target {
     /// `scheme://authority`, without a trailing slash.
     base: String,
+    /// The `Host` header: the authority, unless a workload names another.
     host: String,
-    creds: sigv4::Credentials,
+    /// Requests are signed with these; without them (http-get) they go unsigned.
+    creds: Option<sigv4::Credentials>,
     region: String,
 }
 
 impl Target {
-    fn new(endpoint: &str, creds: sigv4::Credentials, region: &str) -> anyhow::Result<Self> {
-        let uri: http::Uri = endpoint.parse().context("--endpoint is not a URL")?;
+    fn new(
+        endpoint: &str,
+        creds: Option<sigv4::Credentials>,
+        region: &str,
+    ) -> anyhow::Result<Self> {
+        let uri: http::Uri = endpoint.parse().context("not a URL")?;
         let host = uri
             .authority()
             .map(|a| a.to_string())
-            .context("--endpoint needs a host")?;
+            .context("the URL needs a host")?;
         let scheme = uri.scheme_str().unwrap_or("http");
         Ok(Self {
             base: format!("{scheme}://{host}"),
@@ -213,11 +262,17 @@ impl Target {
             .uri(format!("{}{}", self.base, shape.path.for_ticket(ticket)))
             .header("host", &self.host);
         for (name, value) in &shape.headers {
-            builder = builder.header(*name, value);
+            builder = builder.header(name, value);
         }
         let (mut parts, ()) = builder.body(())?.into_parts();
+        let Some(credentials) = &self.creds else {
+            return Ok(http::Request::from_parts(
+                parts,
+                Full::new(shape.body.clone()),
+            ));
+        };
         let params = sigv4::SigningParams {
-            credentials: &self.creds,
+            credentials,
             region: &self.region,
             service: shape.service,
             now: time::OffsetDateTime::now_utc(),
@@ -270,12 +325,13 @@ async fn call(
 }
 
 /// One measured request: sent, its answer read to the end without keeping it, its status and length checked.
+/// Returns the body's length.
 async fn exchange(
     client: &BenchClient,
     target: &Target,
     shape: &RequestShape,
     ticket: u64,
-) -> Result<(), String> {
+) -> Result<u64, String> {
     let req = target.request(shape, ticket).map_err(|e| e.to_string())?;
     let resp = client.request(req).await.map_err(|e| e.to_string())?;
     let status = resp.status();
@@ -292,7 +348,7 @@ async fn exchange(
     }
     match shape.expect_len {
         Some(want) if want != len => Err(format!("{status}: {len} bytes instead of {want}")),
-        _ => Ok(()),
+        _ => Ok(len),
     }
 }
 
@@ -309,12 +365,25 @@ async fn prepare(
             kms::prepare(client, target, args.workload).await
         }
         Workload::S3Put | Workload::S3Get => s3::prepare(client, target, args).await,
+        Workload::HttpGet => web::get(args),
     }
 }
 
+/// Where the requests go: the `--url` (unsigned) for http-get, else the `--endpoint` with the credentials.
+fn target(args: &BenchArgs) -> anyhow::Result<Target> {
+    if let Some(url) = &args.url {
+        return web::target(url, &args.headers, &args.region);
+    }
+    let (Some(endpoint), Some(credentials)) = (&args.endpoint, &args.credentials) else {
+        bail!("--endpoint and --credentials are required");
+    };
+    let creds = read_credentials(credentials, &args.profile)?;
+    Target::new(endpoint, Some(creds), &args.region).context("--endpoint")
+}
+
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
-    let creds = read_credentials(&args.credentials, &args.profile)?;
-    let target = Arc::new(Target::new(&args.endpoint, creds, &args.region)?);
+    args.check()?;
+    let target = Arc::new(target(&args)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -323,21 +392,37 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string(&report)?);
     } else {
         let size = match report.mb_per_second {
-            Some(mbs) => format!(" of {} bytes, {mbs:.1} MB/s,", args.object_size),
+            Some(mbs) if args.workload.is_s3() => {
+                format!(" of {} bytes, {mbs:.1} MB/s,", args.object_size)
+            }
+            Some(mbs) => format!(", {mbs:.1} MB/s,"),
             None => String::new(),
         };
+        let load = match args.rate {
+            Some(rate) => format!(
+                "scheduled at {rate:.0} req/s over at most {} connections",
+                args.concurrency
+            ),
+            None => format!("with {} in flight", args.concurrency),
+        };
         println!(
-            "{:?}: {} requests{size} in {:.2}s with {} in flight: {:.0} req/s, p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms, {} errors",
+            "{:?}: {} requests{size} in {:.2}s {load}: {:.0} req/s, p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms, p99.9 {:.3} ms, max {:.3} ms, {} errors",
             args.workload,
             report.requests,
             report.seconds,
-            args.concurrency,
             report.requests_per_second,
             report.p50_ms,
+            report.p90_ms,
             report.p99_ms,
+            report.p999_ms,
             report.max_ms,
             report.errors
         );
+        if let Some(d) = report.p99_send_delay_ms {
+            println!(
+                "p99 send delay (pacing, waiting for a connection; counted in latency): {d:.3} ms"
+            );
+        }
         if let Some(e) = &report.first_error {
             println!("first error: {e}");
         }
@@ -354,13 +439,93 @@ struct Report {
     requests: u64,
     errors: u64,
     seconds: f64,
+    /// Measured requests answered per second (with --rate: achieved, against `rate` scheduled).
     requests_per_second: f64,
-    /// Object bytes moved per second, in 10^6 bytes (S3 workloads).
+    /// With --rate: the scheduled requests per second.
+    rate: Option<f64>,
+    /// Object bytes moved per second, in 10^6 bytes (S3 workloads; body bytes received for http-get).
     mb_per_second: Option<f64>,
     p50_ms: f64,
+    p90_ms: f64,
     p99_ms: f64,
+    p999_ms: f64,
     max_ms: f64,
+    /// With --rate: how late the 99th-percentile request left its schedule (the pacer's lag, and waiting for a
+    /// free connection). Latency counts this wait; when it is most of p99, the client or the connection count
+    /// limits the run, not the server's answers.
+    p99_send_delay_ms: Option<f64>,
     first_error: Option<String>,
+}
+
+impl Report {
+    fn new(mut tally: Tally, elapsed: Duration, args: &BenchArgs) -> Self {
+        let seconds = elapsed.as_secs_f64();
+        tally.latencies.sort_unstable();
+        tally.send_delays.sort_unstable();
+        let all = &tally.latencies;
+        let requests_per_second = all.len() as f64 / seconds;
+        let mb_per_second = match args.workload {
+            w if w.is_s3() => Some(requests_per_second * args.object_size as f64 / 1e6),
+            Workload::HttpGet => Some(tally.bytes as f64 / seconds / 1e6),
+            _ => None,
+        };
+        Report {
+            requests: all.len() as u64,
+            errors: tally.errors,
+            seconds,
+            requests_per_second,
+            rate: args.rate,
+            mb_per_second,
+            p50_ms: percentile(all, 0.50),
+            p90_ms: percentile(all, 0.90),
+            p99_ms: percentile(all, 0.99),
+            p999_ms: percentile(all, 0.999),
+            max_ms: all.last().map(|v| f64::from(*v) / 1000.0).unwrap_or(0.0),
+            p99_send_delay_ms: args.rate.map(|_| percentile(&tally.send_delays, 0.99)),
+            first_error: tally.first_error,
+        }
+    }
+}
+
+/// The outcomes of measured requests: latencies of the successful ones in microseconds, their body bytes,
+/// and the failures; in an open loop also how late each request left its schedule, in microseconds.
+#[derive(Debug, Default)]
+struct Tally {
+    latencies: Vec<u32>,
+    send_delays: Vec<u32>,
+    bytes: u64,
+    errors: u64,
+    first_error: Option<String>,
+}
+
+impl Tally {
+    fn record(&mut self, latency: Duration, outcome: Result<u64, String>) {
+        match outcome {
+            Ok(len) => {
+                self.latencies.push(micros(latency));
+                self.bytes += len;
+            }
+            Err(e) => {
+                self.errors += 1;
+                self.first_error.get_or_insert(e);
+            }
+        }
+    }
+
+    fn merge(&mut self, other: Tally) {
+        self.latencies.extend(other.latencies);
+        self.send_delays.extend(other.send_delays);
+        self.bytes += other.bytes;
+        self.errors += other.errors;
+        if self.first_error.is_none() {
+            self.first_error = other.first_error;
+        }
+    }
+}
+
+/// A duration in whole microseconds, saturated to fit a `u32` (71 minutes).
+fn micros(d: Duration) -> u32 {
+    d.as_micros().min(u128::from(u32::MAX)) as u32
 }
 
 /// The `p` quantile (0..=1) of sorted latencies in microseconds, in milliseconds (nearest rank).
@@ -381,13 +546,42 @@ async fn drive(target: Arc<Target>, args: &BenchArgs) -> anyhow::Result<Report> 
         .build(connector);
     // Set up, and fail fast with a clear message if the endpoint is down or rejects the credentials.
     let shape = Arc::new(prepare(&client, &target, args).await?);
-    let limit = args.requests;
-    if limit.is_none() {
+    if args.requests.is_none() {
         exchange(&client, &target, &shape, 0)
             .await
             .map_err(|e| anyhow::anyhow!("the endpoint answered {e}"))?;
     }
+    let (tally, elapsed) = match args.rate {
+        Some(rate) => {
+            let schedule = open_loop::Schedule::new(rate, args.seconds, args.requests);
+            open_loop::drive(client, target, shape, schedule, concurrency).await?
+        }
+        None => {
+            closed_loop(
+                client,
+                target,
+                shape,
+                args.seconds,
+                args.requests,
+                concurrency,
+            )
+            .await?
+        }
+    };
+    Ok(Report::new(tally, elapsed, args))
+}
 
+/// `concurrency` workers each send their next request as soon as the last one is answered, for one unmeasured
+/// second and then `seconds`, or for exactly `limit` requests, all measured. Returns the measured outcomes and
+/// the time they took.
+async fn closed_loop(
+    client: BenchClient,
+    target: Arc<Target>,
+    shape: Arc<RequestShape>,
+    seconds: f64,
+    limit: Option<u64>,
+    concurrency: usize,
+) -> anyhow::Result<(Tally, Duration)> {
     // In a timed run, workers start unmeasured (warm-up) and stop when told; with --requests, every request
     // is measured and workers stop when the tickets run out.
     let measuring = Arc::new(AtomicBool::new(limit.is_some()));
@@ -399,9 +593,10 @@ async fn drive(target: Arc<Target>, args: &BenchArgs) -> anyhow::Result<Report> 
         let (client, target, shape) = (client.clone(), target.clone(), shape.clone());
         let (measuring, stop, tickets) = (measuring.clone(), stop.clone(), tickets.clone());
         tasks.push(tokio::spawn(async move {
-            let mut latencies: Vec<u32> = Vec::with_capacity(1 << 12);
-            let mut errors = 0u64;
-            let mut first_error = None;
+            let mut tally = Tally {
+                latencies: Vec::with_capacity(1 << 12),
+                ..Tally::default()
+            };
             while !stop.load(Ordering::Relaxed) {
                 let ticket = tickets.fetch_add(1, Ordering::Relaxed);
                 if limit.is_some_and(|n| ticket >= n) {
@@ -410,25 +605,17 @@ async fn drive(target: Arc<Target>, args: &BenchArgs) -> anyhow::Result<Report> 
                 let began = Instant::now();
                 let outcome = exchange(&client, &target, &shape, ticket).await;
                 if measuring.load(Ordering::Relaxed) {
-                    match outcome {
-                        Ok(()) => {
-                            latencies.push(began.elapsed().as_micros().min(u32::MAX as u128) as u32)
-                        }
-                        Err(e) => {
-                            errors += 1;
-                            first_error.get_or_insert(e);
-                        }
-                    }
+                    tally.record(began.elapsed(), outcome);
                 }
             }
-            (latencies, errors, first_error)
+            tally
         }));
     }
     let timed = if limit.is_none() {
         tokio::time::sleep(Duration::from_secs(1)).await;
         measuring.store(true, Ordering::Relaxed);
         let measured_from = Instant::now();
-        tokio::time::sleep(Duration::from_secs_f64(args.seconds)).await;
+        tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
         measuring.store(false, Ordering::Relaxed);
         stop.store(true, Ordering::Relaxed);
         Some(measured_from.elapsed())
@@ -436,34 +623,11 @@ async fn drive(target: Arc<Target>, args: &BenchArgs) -> anyhow::Result<Report> 
         None
     };
 
-    let mut all = Vec::new();
-    let mut errors = 0;
-    let mut first_error = None;
+    let mut all = Tally::default();
     for t in tasks {
-        let (l, e, f) = t.await?;
-        all.extend(l);
-        errors += e;
-        if first_error.is_none() {
-            first_error = f;
-        }
+        all.merge(t.await?);
     }
-    let elapsed = timed.unwrap_or_else(|| started.elapsed()).as_secs_f64();
-    all.sort_unstable();
-    let requests_per_second = all.len() as f64 / elapsed;
-    Ok(Report {
-        requests: all.len() as u64,
-        errors,
-        seconds: elapsed,
-        requests_per_second,
-        mb_per_second: args
-            .workload
-            .is_s3()
-            .then(|| requests_per_second * args.object_size as f64 / 1e6),
-        p50_ms: percentile(&all, 0.50),
-        p99_ms: percentile(&all, 0.99),
-        max_ms: all.last().map(|v| f64::from(*v) / 1000.0).unwrap_or(0.0),
-        first_error,
-    })
+    Ok((all, timed.unwrap_or_else(|| started.elapsed())))
 }
 
 #[cfg(test)]
@@ -487,6 +651,11 @@ mod tests {
         ];
         argv.extend_from_slice(extra);
         Cli::try_parse_from(argv).map(|c| c.args)
+    }
+
+    /// Parses a command line without `--endpoint` and `--credentials`.
+    pub(super) fn parse_url(extra: &[&str]) -> Result<BenchArgs, clap::Error> {
+        Cli::try_parse_from(std::iter::once("bench").chain(extra.iter().copied())).map(|c| c.args)
     }
 
     #[test]
@@ -550,6 +719,68 @@ mod tests {
     }
 
     #[test]
+    fn parses_http_get_and_rates() {
+        let a = parse_url(&[
+            "http-get",
+            "--url",
+            "http://127.0.0.1:8080/o",
+            "--header",
+            "Host: d.cloudfront.localhost",
+            "--rate",
+            "20000",
+        ])
+        .unwrap();
+        assert_eq!(a.workload, Workload::HttpGet);
+        assert_eq!(a.url.as_deref(), Some("http://127.0.0.1:8080/o"));
+        assert_eq!(a.headers, ["Host: d.cloudfront.localhost"]);
+        assert_eq!(
+            (a.rate, &a.endpoint, &a.credentials),
+            (Some(20_000.0), &None, &None)
+        );
+        a.check().unwrap();
+
+        assert_eq!(
+            parse(&["kms-decrypt", "--rate", "0.5"]).unwrap().rate,
+            Some(0.5)
+        );
+        for bad in ["0", "-1", "inf", "NaN", "fast"] {
+            assert!(parse(&["kms-decrypt", "--rate", bad]).is_err(), "{bad}");
+        }
+        assert!(parse_url(&["http-get"]).is_err(), "needs --url");
+        assert!(parse_url(&["s3-get"]).is_err(), "needs --endpoint");
+        assert!(
+            parse(&["http-get", "--url", "http://x/"]).is_err(),
+            "no --endpoint with --url"
+        );
+        assert!(
+            parse_url(&["http-get", "--header", "A: b"]).is_err(),
+            "needs --url"
+        );
+        let a = parse(&["s3-get", "--header", "A: b"]).unwrap();
+        assert!(a.check().is_err(), "--header is for http-get only");
+        let a = parse_url(&["s3-get", "--url", "http://x/"]).unwrap();
+        assert!(a.check().is_err(), "--url is for http-get only");
+    }
+
+    #[test]
+    fn reports_sum_tallies() {
+        let mut a = Tally::default();
+        a.record(Duration::from_micros(1500), Ok(1024));
+        a.record(Duration::from_secs(1), Err("503: slow down".into()));
+        let mut b = Tally::default();
+        b.record(Duration::from_micros(500), Ok(1024));
+        b.record(Duration::from_micros(10), Err("later".into()));
+        a.merge(b);
+        let args = parse_url(&["http-get", "--url", "http://x/", "--rate", "4"]).unwrap();
+        let r = Report::new(a, Duration::from_secs(2), &args);
+        assert_eq!((r.requests, r.errors), (2, 2));
+        assert_eq!(r.first_error.as_deref(), Some("503: slow down"));
+        assert_eq!((r.requests_per_second, r.rate), (1.0, Some(4.0)));
+        assert_eq!(r.mb_per_second, Some(2048.0 / 2.0 / 1e6));
+        assert_eq!((r.p50_ms, r.p99_ms, r.max_ms), (0.5, 1.5, 1.5));
+    }
+
+    #[test]
     fn percentiles_use_nearest_rank() {
         assert_eq!(percentile(&[], 0.5), 0.0);
         let v: Vec<u32> = (1..=100).map(|i| i * 1000).collect();
@@ -577,7 +808,7 @@ mod tests {
             secret_access_key: "secret".into(),
             session_token: None,
         };
-        let t = Target::new("http://127.0.0.1:9000/", creds, "us-east-1").unwrap();
+        let t = Target::new("http://127.0.0.1:9000/", Some(creds), "us-east-1").unwrap();
         assert_eq!(
             (t.base.as_str(), t.host.as_str()),
             ("http://127.0.0.1:9000", "127.0.0.1:9000")

@@ -11,8 +11,14 @@ fn request(target: &'static str, body: serde_json::Value) -> RequestShape {
     RequestShape::post(
         "kms",
         vec![
-            ("content-type", "application/x-amz-json-1.1".to_owned()),
-            ("x-amz-target", target.to_owned()),
+            (
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("application/x-amz-json-1.1"),
+            ),
+            (
+                http::HeaderName::from_static("x-amz-target"),
+                http::HeaderValue::from_static(target),
+            ),
         ],
         Bytes::from(body.to_string()),
     )

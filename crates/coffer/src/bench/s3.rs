@@ -71,7 +71,10 @@ fn put_objects(prefix: String, count: u64, body: Bytes) -> RequestShape {
         service: "s3",
         method: http::Method::PUT,
         path: RequestPath::Spread { prefix, count },
-        headers: vec![("content-type", "application/octet-stream".to_owned())],
+        headers: vec![(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/octet-stream"),
+        )],
         body,
         payload_hash: UNSIGNED_PAYLOAD.to_owned(),
         expect_len: None,
@@ -244,7 +247,7 @@ mod tests {
             secret_access_key: "secret".into(),
             session_token: None,
         };
-        let target = Target::new("http://127.0.0.1:9000", creds, "us-east-1").unwrap();
+        let target = Target::new("http://127.0.0.1:9000", Some(creds), "us-east-1").unwrap();
         let put = put_objects("/b/put-5-".into(), 10, filler(5));
         let req = target.request(&put, 13).unwrap();
         assert_eq!(req.method(), http::Method::PUT);

@@ -9,8 +9,8 @@ pub(super) fn get_caller_identity() -> RequestShape {
     RequestShape::post(
         "sts",
         vec![(
-            "content-type",
-            "application/x-www-form-urlencoded; charset=utf-8".to_owned(),
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/x-www-form-urlencoded; charset=utf-8"),
         )],
         Bytes::from_static(b"Action=GetCallerIdentity&Version=2011-06-15"),
     )
