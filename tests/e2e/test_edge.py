@@ -362,8 +362,9 @@ def test_viewer_policies_methods_ranges_conditionals_and_compression(server):
     assert gzip.decompress(gz.body) == text
     br = viewer(server.edge, host, "/big.txt", headers={"Accept-Encoding": "gzip, br"})
     assert br.headers["content-encoding"] == "br" and len(br.body) < len(text) // 10
-    # Unknown hosts are refused.
+    # Unknown hosts are refused, and so is a request path that is not a path.
     assert viewer(server.edge, "nope.cloudfront.localhost", "/big.txt").status == 403
+    assert viewer(server.edge, host, "*", method="OPTIONS").status == 400
 
 
 def test_concurrent_misses_collapse_into_one_origin_request(server):
@@ -644,3 +645,64 @@ def test_custom_cache_policy_origin_max_age_and_refresh_hits(server):
         what="a refresh hit after max-age",
     )
     assert refreshed.status == 200 and refreshed.body == b"{}"
+
+
+def test_custom_http_origin_with_origin_path_and_path_behaviors(server):
+    import http.server
+    import threading
+
+    seen = []
+
+    class Origin(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append(self.path)
+            body = f"origin saw {self.path}".encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "max-age=300")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Origin)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        cf = server.client("cloudfront")
+        behavior = lambda pattern, policy: {  # noqa: E731
+            **({"PathPattern": pattern} if pattern else {}),
+            "TargetOriginId": "app",
+            "ViewerProtocolPolicy": "allow-all",
+            "AllowedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"],
+                               "CachedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"]}},
+            "CachePolicyId": policy,
+        }
+        d = cf.create_distribution(DistributionConfig={
+            "CallerReference": unique("custom"),
+            "Comment": "custom origin",
+            "Enabled": True,
+            "Origins": {"Quantity": 1, "Items": [{
+                "Id": "app",
+                "DomainName": "localhost",
+                "OriginPath": "/static",
+                "CustomOriginConfig": {"HTTPPort": httpd.server_address[1], "HTTPSPort": 443,
+                                       "OriginProtocolPolicy": "http-only"},
+            }]},
+            "DefaultCacheBehavior": behavior(None, CACHING_OPTIMIZED),
+            "CacheBehaviors": {"Quantity": 1, "Items": [behavior("/api/*", CACHING_DISABLED)]},
+        })["Distribution"]
+        wait_until(lambda: viewer(server.edge, d["DomainName"], "/x").status != 403, what="the distribution")
+        host = d["DomainName"]
+        first = viewer(server.edge, host, "/css/site.css", https=False)
+        assert first.status == 200 and first.body == b"origin saw /static/css/site.css"
+        assert viewer(server.edge, host, "/css/site.css", https=False).headers["x-cache"] == "Hit from cloudfront"
+        # /api/* uses CachingDisabled: every request reaches the origin.
+        for _ in range(2):
+            r = viewer(server.edge, host, "/api/now?x=1", https=False)
+            assert r.status == 200 and r.headers["x-cache"] == "Miss from cloudfront"
+        assert seen.count("/static/css/site.css") == 1
+        assert seen.count("/static/api/now?x=1") == 2
+    finally:
+        httpd.shutdown()

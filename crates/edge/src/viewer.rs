@@ -305,6 +305,17 @@ impl Edge {
                 id,
             );
         }
+        // Only origin-form paths: `*` (OPTIONS *) or anything else not starting with `/` would be glued onto the
+        // bucket name in the origin's path-style URL.
+        if !req.uri().path().starts_with('/') {
+            return self.refuse(
+                Some(d),
+                400,
+                "Bad request.",
+                "The request path is not valid.",
+                id,
+            );
+        }
         let mut path = req.uri().path().to_owned();
         if path == "/" && !d.config.default_root_object.is_empty() {
             path = format!("/{}", d.config.default_root_object.trim_start_matches('/'));
