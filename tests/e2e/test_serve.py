@@ -80,6 +80,9 @@ def test_account_create_through_the_running_server(server):
     # The same name twice is refused.
     p = server.coffer("account", "create", "--name", name, "--data-dir", str(server.data_dir), check=False)
     assert p.returncode != 0 and "already exists" in p.stderr
+    # The system account that owns the edge identity is coffer's own.
+    p = server.coffer("account", "create", "--name", "coffer-system", "--data-dir", str(server.data_dir), check=False)
+    assert p.returncode != 0 and "reserved" in p.stderr
 
 
 def test_account_create_prints_a_credentials_file(server, tmp_path):

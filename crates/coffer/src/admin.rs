@@ -70,6 +70,12 @@ pub fn listen(layout: &Layout, iam: iam::Iam) -> anyhow::Result<tokio::task::Joi
 }
 
 async fn create(iam: &iam::Iam, name: &str) -> AdminResponse {
+    // The system account is the deployment's own (its user `edge` is the edge identity); nobody gets its root.
+    if name == crate::edge::SYSTEM_ACCOUNT {
+        return AdminResponse::Error {
+            error: format!("the account name {name} is reserved for coffer itself"),
+        };
+    }
     match iam.create_account(name, None).await {
         Ok((account, akid, secret)) => AdminResponse::Created(CreatedAccount {
             account_id: account.id,
