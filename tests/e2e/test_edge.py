@@ -651,11 +651,12 @@ def test_custom_http_origin_with_origin_path_and_path_behaviors(server):
     import http.server
     import threading
 
-    seen = []
+    seen, secrets = [], []
 
     class Origin(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
             seen.append(self.path)
+            secrets.append(self.headers.get("X-Origin-Secret"))
             body = f"origin saw {self.path}".encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/plain")
@@ -687,6 +688,8 @@ def test_custom_http_origin_with_origin_path_and_path_behaviors(server):
                 "Id": "app",
                 "DomainName": "localhost",
                 "OriginPath": "/static",
+                "CustomHeaders": {"Quantity": 1, "Items": [{"HeaderName": "X-Origin-Secret",
+                                                            "HeaderValue": "only-from-the-cdn"}]},
                 "CustomOriginConfig": {"HTTPPort": httpd.server_address[1], "HTTPSPort": 443,
                                        "OriginProtocolPolicy": "http-only"},
             }]},
@@ -704,5 +707,7 @@ def test_custom_http_origin_with_origin_path_and_path_behaviors(server):
             assert r.status == 200 and r.headers["x-cache"] == "Miss from cloudfront"
         assert seen.count("/static/css/site.css") == 1
         assert seen.count("/static/api/now?x=1") == 2
+        # The origin's CustomHeaders go with every origin request.
+        assert secrets and all(s == "only-from-the-cdn" for s in secrets)
     finally:
         httpd.shutdown()

@@ -59,6 +59,8 @@ pub struct Target {
     pub uri: Uri,
     pub host: String,
     pub signing: Signing,
+    /// The origin's CustomHeaders, added to every request (and signed with it).
+    pub custom_headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 /// The edge's HTTP client, its credentials and the API endpoint.
@@ -120,6 +122,16 @@ impl OriginClient {
         path_and_query: &str,
         viewer_authorization: bool,
     ) -> Result<Target, OriginError> {
+        let custom_headers = origin
+            .custom_headers
+            .iter()
+            .filter_map(|(n, v)| {
+                Some((
+                    HeaderName::from_bytes(n.as_bytes()).ok()?,
+                    HeaderValue::from_str(v).ok()?,
+                ))
+            })
+            .collect();
         if let Some((bucket, region)) = s3_bucket_of(&origin.domain_name) {
             let uri = format!(
                 "{}://{}/{bucket}{}{path_and_query}",
@@ -143,6 +155,7 @@ impl OriginClient {
                 } else {
                     Signing::None
                 },
+                custom_headers,
             });
         }
         let Some(custom) = &origin.custom_origin_config else {
@@ -169,6 +182,7 @@ impl OriginClient {
                 .map_err(|_| OriginError::Signing(format!("bad origin URI {uri}")))?,
             host,
             signing: Signing::None,
+            custom_headers,
         })
     }
 
@@ -185,6 +199,9 @@ impl OriginClient {
             HOST,
             HeaderValue::from_str(&target.host).map_err(|e| OriginError::Signing(e.to_string()))?,
         );
+        for (n, v) in &target.custom_headers {
+            headers.insert(n.clone(), v.clone());
+        }
         let mut builder = Request::builder().method(method).uri(target.uri.clone());
         *builder.headers_mut().expect("a fresh builder has headers") = headers;
         let (mut parts, ()) = builder
