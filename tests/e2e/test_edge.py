@@ -711,3 +711,64 @@ def test_custom_http_origin_with_origin_path_and_path_behaviors(server):
         assert secrets and all(s == "only-from-the-cdn" for s in secrets)
     finally:
         httpd.shutdown()
+
+
+def test_https_custom_origin_is_verified_against_trusted_roots(server, fresh_server, tmp_path):
+    import http.server
+    import ssl
+    import threading
+
+    cert_pem, key_pem = self_signed("localhost")
+    (tmp_path / "origin.crt").write_bytes(cert_pem)
+    (tmp_path / "origin.key").write_bytes(key_pem)
+
+    class Origin(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b"over TLS"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Origin)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(tmp_path / "origin.crt", tmp_path / "origin.key")
+    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+
+    def distribution(s):
+        d = s.client("cloudfront").create_distribution(DistributionConfig={
+            "CallerReference": unique("tls-origin"),
+            "Comment": "https origin",
+            "Enabled": True,
+            "Origins": {"Quantity": 1, "Items": [{
+                "Id": "app",
+                "DomainName": "localhost",
+                "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": httpd.server_address[1],
+                                       "OriginProtocolPolicy": "https-only"},
+            }]},
+            "DefaultCacheBehavior": {
+                "TargetOriginId": "app",
+                "ViewerProtocolPolicy": "allow-all",
+                "CachePolicyId": CACHING_DISABLED,
+            },
+        })["Distribution"]
+        wait_until(lambda: viewer(s.edge, d["DomainName"], "/x", https=False).status != 403,
+                   what="the distribution")
+        return d["DomainName"]
+
+    try:
+        # An edge that trusts the origin's CA (`[edge] origin_ca_file`) fetches over HTTPS.
+        trusting = fresh_server(config_text=f'[edge]\norigin_ca_file = "{tmp_path / "origin.crt"}"\n')
+        host = distribution(trusting)
+        r = viewer(trusting.edge, host, "/hello", https=False)
+        assert r.status == 200 and r.body == b"over TLS", r
+        # One that does not refuses the unverifiable origin: 502, as CloudFront answers a bad origin certificate.
+        host = distribution(server)
+        assert viewer(server.edge, host, "/hello", https=False).status == 502
+    finally:
+        httpd.shutdown()

@@ -41,6 +41,8 @@ pub struct EdgeFileConfig {
     pub cache_disk_mb: Option<usize>,
     /// Write CloudFront standard access logs to `<data-dir>/edge/access.log` (default true).
     pub access_log: Option<bool>,
+    /// Extra CA certificates (PEM) to trust for HTTPS custom origins, besides the system's.
+    pub origin_ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -175,6 +177,7 @@ pub struct ServeConfig {
     pub edge_domain: String,
     pub edge_cache: edge::CacheConfig,
     pub edge_access_log: bool,
+    pub edge_origin_ca_file: Option<PathBuf>,
 }
 
 /// The values given on the command line or in the environment (`None` where not given).
@@ -259,6 +262,7 @@ impl ServeConfig {
             edge_domain,
             edge_cache,
             edge_access_log: file.edge.access_log.unwrap_or(true),
+            edge_origin_ca_file: file.edge.origin_ca_file,
         })
     }
 }

@@ -148,6 +148,9 @@ pub struct EdgeArgs {
     /// The edge domain distributions are named under, for the default certificate.
     #[arg(long, default_value = "cloudfront.localhost")]
     domain: String,
+    /// Extra CA certificates (PEM) to trust for HTTPS custom origins, besides the system's.
+    #[arg(long)]
+    origin_ca: Option<PathBuf>,
 }
 
 /// Parses a listener address or `off`.
@@ -172,6 +175,7 @@ pub fn config(
     domain: &str,
     cache: edge::CacheConfig,
     access_log: bool,
+    origin_ca_file: Option<PathBuf>,
 ) -> edge::EdgeConfig {
     edge::EdgeConfig {
         api: api.to_owned(),
@@ -185,6 +189,7 @@ pub fn config(
         access_log,
         public_https_port: None,
         origin_timeout: Duration::from_secs(30),
+        origin_ca_file,
     }
 }
 
@@ -205,6 +210,7 @@ pub fn run(args: EdgeArgs) -> anyhow::Result<ExitCode> {
             ..edge::CacheConfig::default()
         },
         args.access_log,
+        args.origin_ca.clone(),
     );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -152,6 +152,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             &config.edge_domain,
             config.edge_cache.clone(),
             config.edge_access_log,
+            config.edge_origin_ca_file.clone(),
         );
         let running = edge::start(edge_config).await?;
         crate::edge::write_endpoints(&layout.edge_dir(), &running)?;

@@ -57,6 +57,8 @@ pub struct EdgeConfig {
     /// The HTTPS port put in redirects (the bound port when `None`).
     pub public_https_port: Option<u16>,
     pub origin_timeout: Duration,
+    /// Extra CA certificates (PEM) trusted for HTTPS origins, besides the system's.
+    pub origin_ca_file: Option<PathBuf>,
 }
 
 /// A running edge node.
@@ -89,6 +91,7 @@ pub async fn start(config: EdgeConfig) -> anyhow::Result<RunningEdge> {
         config.credentials.clone(),
         &config.region,
         config.origin_timeout,
+        config.origin_ca_file.as_deref(),
     )?);
     let cache = cache::open(&config.dir.join("cache"), &config.cache).await?;
     let metrics = Arc::new(Metrics::default());

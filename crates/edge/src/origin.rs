@@ -4,8 +4,11 @@
 //! addressed path-style. With Origin Access Control the request is signed with SigV4 using the edge's own
 //! credentials and names the distribution in the signed `x-amz-coffer-distribution-arn` header, so S3 evaluates it
 //! as `cloudfront.amazonaws.com` with `aws:SourceArn` — the edge never holds more authority than a distribution's
-//! OAC grants it. Custom origins are plain HTTP to `<domain>:<HTTPPort>`.
+//! OAC grants it. Custom origins are reached over HTTP or HTTPS as their OriginProtocolPolicy says, HTTPS
+//! verified against the system's trusted roots plus an optional extra CA file (for private origins).
 
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -15,9 +18,12 @@ use http::{HeaderMap, Method, Request, Response, Uri};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Incoming;
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
 
 use crate::BoxError;
 
@@ -31,7 +37,7 @@ pub type OutBody = BoxBody<Bytes, BoxError>;
 /// Why an origin could not be reached.
 #[derive(Debug, thiserror::Error)]
 pub enum OriginError {
-    #[error("the origin {0} is not reachable from this edge: {1}")]
+    #[error("the origin {0} is not usable: {1}")]
     Unsupported(String, &'static str),
     #[error("the origin request could not be signed: {0}")]
     Signing(String),
@@ -65,7 +71,7 @@ pub struct Target {
 
 /// The edge's HTTP client, its credentials and the API endpoint.
 pub struct OriginClient {
-    client: Client<HttpConnector, OutBody>,
+    client: Client<HttpsConnector<HttpConnector>, OutBody>,
     api_scheme: String,
     api_authority: String,
     credentials: sigv4::Credentials,
@@ -87,6 +93,7 @@ impl OriginClient {
         credentials: sigv4::Credentials,
         region: &str,
         timeout: Duration,
+        origin_ca: Option<&Path>,
     ) -> anyhow::Result<OriginClient> {
         let uri: Uri = api.trim_end_matches('/').parse()?;
         let authority = uri
@@ -99,6 +106,12 @@ impl OriginClient {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_keepalive(Some(Duration::from_secs(60)));
+        connector.enforce_http(false);
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(origin_tls(origin_ca)?)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(connector);
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(60))
             .pool_max_idle_per_host(256)
@@ -121,6 +134,7 @@ impl OriginClient {
         oac: Option<&Oac>,
         path_and_query: &str,
         viewer_authorization: bool,
+        viewer_https: bool,
     ) -> Result<Target, OriginError> {
         let custom_headers = origin
             .custom_headers
@@ -164,18 +178,22 @@ impl OriginClient {
                 "an S3OriginConfig names a bucket that is not <bucket>.s3[.<region>].amazonaws.com",
             ));
         };
-        if custom.origin_protocol_policy == "https-only" {
-            return Err(OriginError::Unsupported(
-                origin.domain_name.clone(),
-                "HTTPS to custom origins is not supported yet; use http-only or match-viewer",
-            ));
-        }
-        let host = if custom.http_port == 80 {
+        let https = match custom.origin_protocol_policy.as_str() {
+            "https-only" => true,
+            "match-viewer" => viewer_https,
+            _ => false,
+        };
+        let (scheme, port, default_port) = if https {
+            ("https", custom.https_port, 443)
+        } else {
+            ("http", custom.http_port, 80)
+        };
+        let host = if port == default_port {
             origin.domain_name.clone()
         } else {
-            format!("{}:{}", origin.domain_name, custom.http_port)
+            format!("{}:{port}", origin.domain_name)
         };
-        let uri = format!("http://{host}{}{path_and_query}", origin.origin_path);
+        let uri = format!("{scheme}://{host}{}{path_and_query}", origin.origin_path);
         Ok(Target {
             uri: uri
                 .parse()
@@ -286,4 +304,31 @@ impl OriginClient {
         );
         Ok(serde_json::from_slice(&body)?)
     }
+}
+
+/// TLS for HTTPS origins: the system's trusted roots (as `rustls-native-certs` finds them) plus the certificates in
+/// `extra` (PEM), for origins with a private CA.
+fn origin_tls(extra: Option<&Path>) -> anyhow::Result<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    let native = rustls_native_certs::load_native_certs();
+    for e in &native.errors {
+        tracing::warn!("loading the system's trusted certificates: {e}");
+    }
+    let (added, ignored) = roots.add_parsable_certificates(native.certs);
+    tracing::debug!("{added} system roots for HTTPS origins ({ignored} unusable)");
+    if let Some(path) = extra {
+        let certs = CertificateDer::pem_file_iter(path)
+            .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+        for cert in certs {
+            let cert = cert.map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+            roots.add(cert).map_err(|e| {
+                anyhow::anyhow!("a certificate in {} is not usable: {e}", path.display())
+            })?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
 }

@@ -394,6 +394,7 @@ impl Edge {
             .then(|| snapshot.oac(&d.account, &origin.origin_access_control_id))
             .flatten();
         let viewer_auth = req.headers().contains_key(http::header::AUTHORIZATION);
+        let viewer_https = conn.tls.is_some();
 
         let cached_method = method == Method::GET || method == Method::HEAD;
         if cached_method && policy::caches(policy) {
@@ -406,7 +407,7 @@ impl Edge {
                         None => path.clone(),
                     };
                     self.origin
-                        .target(d, origin, oac, &path_and_query, viewer_auth)
+                        .target(d, origin, oac, &path_and_query, viewer_auth, viewer_https)
                 };
                 return self
                     .cached(&dist, behavior, policy, &key, target, &path, req, id)
@@ -418,10 +419,14 @@ impl Edge {
             Some(q) if !q.is_empty() => format!("{}?{q}", req.uri().path()),
             _ => req.uri().path().to_owned(),
         };
-        let target = match self.origin.target(d, origin, oac, &full_query, viewer_auth) {
-            Ok(t) => t,
-            Err(e) => return self.refuse(Some(d), 502, "Bad gateway.", &e.to_string(), id),
-        };
+        let target =
+            match self
+                .origin
+                .target(d, origin, oac, &full_query, viewer_auth, viewer_https)
+            {
+                Ok(t) => t,
+                Err(e) => return self.refuse(Some(d), 502, "Bad gateway.", &e.to_string(), id),
+            };
         self.forward(&dist, &path, target, req, id).await
     }
 
