@@ -10,6 +10,8 @@
 //! number of edges can run on any hosts (`coffer edge --api URL`).
 
 mod cache;
+mod cached;
+mod forward;
 mod log;
 mod metrics;
 mod origin;

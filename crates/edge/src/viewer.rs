@@ -4,69 +4,25 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use bytes::Bytes;
-use cloudfront_model::{CacheBehavior, CachePolicyConfig, Distribution};
+use cloudfront_model::{CacheBehavior, Distribution};
 use http::header::{HeaderName, HeaderValue, HOST};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 
-use crate::cache::{Cache, Stored};
+use crate::cache::Cache;
 use crate::log::{AccessLog, Entry};
 use crate::metrics::Metrics;
-use crate::origin::{OriginClient, OriginError, OutBody, Target};
-use crate::policy::{self, CacheKey};
+use crate::origin::{OriginClient, OutBody};
+use crate::policy::{self};
 use crate::respond::{self, Stamp};
-use crate::state::{Current, Dist, Invalidations};
-
-/// An entry of the cache, shared with it (no copy of the body or headers).
-type CacheEntry = foyer::HybridCacheEntry<String, Stored>;
-
-/// How long a key whose response was too large to cache is sent straight to the origin.
-const UNCACHEABLE_FOR: Duration = Duration::from_secs(60);
-
-/// Headers of a viewer's request forwarded to the origin on writes and uncached requests. Everything else —
-/// credentials, `x-amz-copy-source`, the distribution header — is dropped, so a viewer can only ask the origin
-/// for what the distribution's path and method already allow.
-fn forwarded(name: &str) -> bool {
-    matches!(
-        name,
-        "content-type"
-            | "content-length"
-            | "content-md5"
-            | "content-encoding"
-            | "content-disposition"
-            | "content-language"
-            | "cache-control"
-            | "expires"
-            | "if-match"
-            | "if-none-match"
-            | "if-modified-since"
-            | "if-unmodified-since"
-            | "range"
-            | "x-amz-storage-class"
-            | "x-amz-tagging"
-            | "x-amz-sdk-checksum-algorithm"
-    ) || name.starts_with("x-amz-meta-")
-        || name.starts_with("x-amz-checksum-")
-}
-
-/// Viewer headers never sent to an origin, whatever a cache policy lists: they would let a viewer widen what the
-/// edge's signature authorizes (credentials, copying another object, naming another distribution).
-fn never_forwarded(name: &str) -> bool {
-    matches!(
-        name,
-        "authorization" | "x-amz-security-token" | "x-amz-date" | "x-amz-content-sha256"
-    ) || name.starts_with("x-amz-copy-source")
-        || name.starts_with("x-amz-coffer-")
-}
+use crate::state::{Current, Invalidations};
 
 /// Origin headers never passed to viewers or kept in the cache.
-fn hop_by_hop(name: &str) -> bool {
+pub(crate) fn hop_by_hop(name: &str) -> bool {
     matches!(
         name,
         "connection"
@@ -110,24 +66,13 @@ pub struct Edge {
     pub vias: std::sync::RwLock<HashMap<String, HeaderValue>>,
 }
 
-/// Why a cache fill failed.
-#[derive(Debug, thiserror::Error)]
-enum FillError {
-    #[error("{0}")]
-    Origin(#[from] OriginError),
-    #[error("the response is larger than the largest cached object")]
-    TooLarge,
-    #[error("reading the origin's body: {0}")]
-    Body(String),
-}
-
 /// What one request produced, for the log and the metrics.
-struct Outcome {
-    response: Response<OutBody>,
-    result: &'static str,
+pub(crate) struct Outcome {
+    pub(crate) response: Response<OutBody>,
+    pub(crate) result: &'static str,
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
@@ -220,7 +165,12 @@ impl Edge {
         response
     }
 
-    fn stamp<'a>(&self, d: Option<&Distribution>, x_cache: &'static str, id: &'a str) -> Stamp<'a> {
+    pub(crate) fn stamp<'a>(
+        &self,
+        d: Option<&Distribution>,
+        x_cache: &'static str,
+        id: &'a str,
+    ) -> Stamp<'a> {
         Stamp {
             x_cache,
             via: self.via(d),
@@ -250,7 +200,7 @@ impl Edge {
         v
     }
 
-    fn refuse(
+    pub(crate) fn refuse(
         &self,
         d: Option<&Distribution>,
         status: u16,
@@ -476,406 +426,6 @@ impl Edge {
             None => false,
         }
     }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn cached(
-        self: &Arc<Self>,
-        dist: &Arc<Dist>,
-        behavior: &CacheBehavior,
-        policy: &CachePolicyConfig,
-        key: &CacheKey,
-        target: impl FnOnce() -> Result<Target, OriginError>,
-        path: &str,
-        req: Request<Incoming>,
-        id: &str,
-    ) -> Outcome {
-        let d = &dist.d;
-        let (parts, _body) = req.into_parts();
-        let ran = Arc::new(AtomicBool::new(false));
-        let refreshed = Arc::new(AtomicBool::new(false));
-        // A fresh entry is served; a stale or invalidated one is dropped and fetched again (revalidated with the
-        // origin when it has a validator and was not invalidated).
-        let mut stored: CacheEntry = 'lookup: {
-            let now = now_ms();
-            let existing = match self.cache.get(&key.key).await {
-                Ok(e) => e,
-                Err(e) => {
-                    tracing::warn!("edge cache read failed: {e}");
-                    None
-                }
-            };
-            let mut revalidate = None;
-            if let Some(e) = existing {
-                let invalidated = self.invalidations.is_stale(&d.id, path, e.stamp);
-                if !invalidated && e.is_fresh(now) {
-                    break 'lookup e;
-                }
-                self.cache.remove(&key.key);
-                if !invalidated
-                    && e.status == 200
-                    && (e.header("etag").is_some() || e.header("last-modified").is_some())
-                {
-                    revalidate = Some(e.value().clone());
-                }
-            }
-            let target = match target() {
-                Ok(t) => t,
-                Err(e) => {
-                    return self.refuse(Some(d), 502, "Bad gateway.", &e.to_string(), id);
-                }
-            };
-            let fill = {
-                let edge = self.clone();
-                let target = target.clone();
-                let headers = key.headers.clone();
-                let policy = policy.clone();
-                let error_ttls = d.config.custom_error_responses.clone();
-                let ran = ran.clone();
-                let refreshed = refreshed.clone();
-                let stamp = self.invalidations.stamp();
-                async move {
-                    ran.store(true, Ordering::SeqCst);
-                    edge.fill(
-                        &target,
-                        &headers,
-                        &policy,
-                        &error_ttls,
-                        revalidate,
-                        stamp,
-                        &refreshed,
-                    )
-                    .await
-                }
-            };
-            match self.cache.get_or_fetch(&key.key, || fill).await {
-                Ok(e) => e,
-                Err(e) => {
-                    let too_large = e
-                        .downcast_ref::<FillError>()
-                        .is_some_and(|f| matches!(f, FillError::TooLarge));
-                    if too_large {
-                        self.uncacheable
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .insert(key.key.clone(), Instant::now() + UNCACHEABLE_FOR);
-                        let req = Request::from_parts(
-                            parts,
-                            http_body_util::Empty::new().map_err(|n| match n {}).boxed(),
-                        );
-                        return self
-                            .forward_parts(dist, path, target.clone(), req, id)
-                            .await;
-                    }
-                    tracing::warn!("origin fetch for {} failed: {e}", d.id);
-                    let timeout = e
-                        .downcast_ref::<FillError>()
-                        .is_some_and(|f| matches!(f, FillError::Origin(OriginError::Timeout(_))));
-                    return if timeout {
-                        self.refuse(
-                            Some(d),
-                            504,
-                            "Gateway timeout.",
-                            "The origin did not answer in time.",
-                            id,
-                        )
-                    } else {
-                        self.refuse(
-                            Some(d),
-                            502,
-                            "Bad gateway.",
-                            "CloudFront wasn't able to connect to the origin.",
-                            id,
-                        )
-                    };
-                }
-            }
-        };
-        let filled_here = ran.load(Ordering::SeqCst);
-        let result = if stored.status >= 400 {
-            "Error"
-        } else if filled_here && refreshed.load(Ordering::SeqCst) {
-            "RefreshHit"
-        } else if filled_here {
-            "Miss"
-        } else {
-            "Hit"
-        };
-        let x_cache = match result {
-            "Error" => "Error from cloudfront",
-            "RefreshHit" => "RefreshHit from cloudfront",
-            "Miss" => "Miss from cloudfront",
-            _ => "Hit from cloudfront",
-        };
-        // Compression: a separate cache entry per encoding, made from the identity entry.
-        if stored.status == 200
-            && behavior.compress == Some(true)
-            && !parts.headers.contains_key(http::header::RANGE)
-            && stored.header("content-encoding").is_none()
-            && stored
-                .header("content-type")
-                .is_some_and(policy::compressible)
-            && respond::compress_size_ok(stored.body.len())
-        {
-            let encoding = respond::pick_encoding(
-                parts
-                    .headers
-                    .get(http::header::ACCEPT_ENCODING)
-                    .and_then(|v| v.to_str().ok()),
-                policy.parameters.enable_accept_encoding_gzip,
-                policy
-                    .parameters
-                    .enable_accept_encoding_brotli
-                    .unwrap_or(false),
-            );
-            if let Some(enc) = encoding {
-                if let Some(variant) = self.variant(&key.key, stored.value(), enc).await {
-                    stored = variant;
-                }
-            }
-        }
-        let age = (!filled_here).then(|| (now_ms() - stored.stored_at_ms) / 1000);
-        let response = respond::from_cache(
-            stored.value(),
-            &parts.method,
-            &parts.headers,
-            age,
-            &self.stamp(Some(d), x_cache, id),
-        );
-        Outcome { response, result }
-    }
-
-    /// The `enc` variant of the identity entry `identity`, compressed once per identity fetch.
-    async fn variant(&self, key: &str, identity: &Stored, enc: &'static str) -> Option<CacheEntry> {
-        let vkey = format!("{key}\u{0}{enc}");
-        if let Ok(Some(e)) = self.cache.get(&vkey).await {
-            if e.value().stored_at_ms == identity.stored_at_ms && e.value().stamp == identity.stamp
-            {
-                return Some(e);
-            }
-            self.cache.remove(&vkey);
-        }
-        let source = identity.clone();
-        let made = self
-            .cache
-            .get_or_fetch(&vkey, move || async move {
-                tokio::task::spawn_blocking(move || respond::compress(&source, enc))
-                    .await
-                    .map_err(|e| anyhow::anyhow!("compression task: {e}"))?
-                    .map_err(anyhow::Error::from)
-            })
-            .await;
-        match made {
-            Ok(e) => Some(e),
-            Err(e) => {
-                tracing::warn!("compressing a response failed: {e}");
-                None
-            }
-        }
-    }
-
-    /// Fetches one object for the cache (a conditional request when a stale copy can be revalidated).
-    #[allow(clippy::too_many_arguments)]
-    async fn fill(
-        &self,
-        target: &Target,
-        key_headers: &[(String, String)],
-        policy: &CachePolicyConfig,
-        error_ttls: &[cloudfront_model::CustomErrorResponse],
-        stale: Option<Stored>,
-        stamp: u64,
-        refreshed: &AtomicBool,
-    ) -> Result<Stored, FillError> {
-        let mut headers = HeaderMap::new();
-        for (n, v) in key_headers.iter().filter(|(n, _)| !never_forwarded(n)) {
-            if let (Ok(n), Ok(v)) = (
-                HeaderName::from_bytes(n.as_bytes()),
-                HeaderValue::from_str(v),
-            ) {
-                headers.insert(n, v);
-            }
-        }
-        if let Some(s) = &stale {
-            if let Some(v) = s.header("etag").and_then(|v| HeaderValue::from_str(v).ok()) {
-                headers.insert(http::header::IF_NONE_MATCH, v);
-            } else if let Some(v) = s
-                .header("last-modified")
-                .and_then(|v| HeaderValue::from_str(v).ok())
-            {
-                headers.insert(http::header::IF_MODIFIED_SINCE, v);
-            }
-        }
-        let empty = http_body_util::Empty::new().map_err(|n| match n {}).boxed();
-        let started = Instant::now();
-        let sent = self
-            .origin
-            .send(target, Method::GET, headers, empty, sigv4::EMPTY_SHA256)
-            .await;
-        self.metrics
-            .origin(sent.as_ref().ok().map(|_| started.elapsed()));
-        let resp = sent?;
-        let status = resp.status().as_u16();
-        let now = now_ms();
-        let error_ttl = error_ttls
-            .iter()
-            .find(|e| e.error_code == status)
-            .and_then(|e| e.error_caching_min_ttl);
-        let ttl = policy::ttl_secs(policy, status, resp.headers(), error_ttl, now / 1000);
-        if status == 304 {
-            if let Some(mut s) = stale {
-                refreshed.store(true, Ordering::SeqCst);
-                s.stored_at_ms = now;
-                s.fresh_until_ms = now + ttl_for_refresh(policy, resp.headers(), now) * 1000;
-                s.stamp = stamp;
-                return Ok(s);
-            }
-        }
-        let too_large = resp
-            .headers()
-            .get(http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-            .is_some_and(|l| l > self.max_object_bytes as u64);
-        if too_large {
-            return Err(FillError::TooLarge);
-        }
-        let headers: Vec<(HeaderName, HeaderValue)> = resp
-            .headers()
-            .iter()
-            .filter(|(n, _)| !hop_by_hop(n.as_str()))
-            .map(|(n, v)| (n.clone(), v.clone()))
-            .collect();
-        let body = match Limited::new(resp.into_body(), self.max_object_bytes)
-            .collect()
-            .await
-        {
-            Ok(b) => b.to_bytes(),
-            Err(e)
-                if e.downcast_ref::<http_body_util::LengthLimitError>()
-                    .is_some() =>
-            {
-                return Err(FillError::TooLarge)
-            }
-            Err(e) => return Err(FillError::Body(e.to_string())),
-        };
-        Ok(Stored {
-            status,
-            headers,
-            body,
-            stored_at_ms: now,
-            fresh_until_ms: now + ttl * 1000,
-            stamp,
-            encoded: None,
-        })
-    }
-
-    async fn forward(
-        self: &Arc<Self>,
-        dist: &Arc<Dist>,
-        path: &str,
-        target: Target,
-        req: Request<Incoming>,
-        id: &str,
-    ) -> Outcome {
-        let req = req.map(|b| b.map_err(|e| Box::new(e) as crate::BoxError).boxed());
-        self.forward_parts(dist, path, target, req, id).await
-    }
-
-    /// Streams a request to the origin and its response back, uncached. A successful write invalidates its path
-    /// on this edge.
-    async fn forward_parts(
-        &self,
-        dist: &Arc<Dist>,
-        path: &str,
-        target: Target,
-        req: Request<OutBody>,
-        id: &str,
-    ) -> Outcome {
-        let d = &dist.d;
-        let (parts, body) = req.into_parts();
-        let mut headers = HeaderMap::new();
-        for (n, v) in &parts.headers {
-            if forwarded(n.as_str()) {
-                headers.append(n.clone(), v.clone());
-            }
-        }
-        let has_body = !matches!(
-            parts.method,
-            Method::GET | Method::HEAD | Method::DELETE | Method::OPTIONS
-        );
-        let payload = if has_body {
-            "UNSIGNED-PAYLOAD"
-        } else {
-            sigv4::EMPTY_SHA256
-        };
-        let started = Instant::now();
-        let sent = self
-            .origin
-            .send(&target, parts.method.clone(), headers, body, payload)
-            .await;
-        self.metrics
-            .origin(sent.as_ref().ok().map(|_| started.elapsed()));
-        let resp = match sent {
-            Ok(r) => r,
-            Err(OriginError::Timeout(_)) => {
-                return self.refuse(
-                    Some(d),
-                    504,
-                    "Gateway timeout.",
-                    "The origin did not answer in time.",
-                    id,
-                )
-            }
-            Err(e) => {
-                tracing::warn!("origin request for {} failed: {e}", d.id);
-                return self.refuse(
-                    Some(d),
-                    502,
-                    "Bad gateway.",
-                    "CloudFront wasn't able to connect to the origin.",
-                    id,
-                );
-            }
-        };
-        let status = resp.status();
-        if status.is_success()
-            && matches!(
-                parts.method,
-                Method::PUT | Method::POST | Method::PATCH | Method::DELETE
-            )
-        {
-            self.invalidations.apply(&d.id, &[path.to_owned()]);
-        }
-        let (rparts, rbody) = resp.into_parts();
-        let mut out = Response::builder().status(status);
-        let h = out.headers_mut().expect("fresh builder");
-        for (n, v) in &rparts.headers {
-            if !hop_by_hop(n.as_str()) || n == http::header::CONTENT_LENGTH {
-                h.append(n.clone(), v.clone());
-            }
-        }
-        let result = if status.as_u16() >= 400 {
-            "Error"
-        } else {
-            "Miss"
-        };
-        let x_cache = if result == "Error" {
-            "Error from cloudfront"
-        } else {
-            "Miss from cloudfront"
-        };
-        respond::add_stamp(h, &self.stamp(Some(d), x_cache, id));
-        let body = rbody.map_err(|e| Box::new(e) as crate::BoxError).boxed();
-        Outcome {
-            response: out
-                .body(body)
-                .unwrap_or_else(|_| Response::new(respond::full(Bytes::new()))),
-            result,
-        }
-    }
-}
-
-/// A 304's freshness: its own Cache-Control when it sends one, else the policy's default.
-fn ttl_for_refresh(policy: &CachePolicyConfig, headers: &HeaderMap, now_ms: i64) -> i64 {
-    policy::ttl_secs(policy, 200, headers, None, now_ms / 1000)
 }
 
 fn header_str(h: &HeaderMap, name: &str) -> String {
@@ -914,19 +464,5 @@ mod tests {
             a,
             "each process has its own prefix"
         );
-    }
-
-    #[test]
-    fn credentials_and_copy_sources_never_reach_the_origin() {
-        for name in [
-            "authorization",
-            "x-amz-copy-source",
-            "x-amz-coffer-distribution-arn",
-            "x-amz-security-token",
-        ] {
-            assert!(!forwarded(name), "{name}");
-            assert!(never_forwarded(name), "{name}");
-        }
-        assert!(forwarded("content-type") && forwarded("x-amz-meta-owner"));
     }
 }
