@@ -657,6 +657,9 @@ def test_custom_http_origin_with_origin_path_and_path_behaviors(server):
         def do_GET(self):
             seen.append(self.path)
             secrets.append(self.headers.get("X-Origin-Secret"))
+            if self.path.startswith("/static/api/slow"):
+                # Longer than the origin's OriginReadTimeout of one second.
+                time.sleep(2.5)
             body = f"origin saw {self.path}".encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/plain")
@@ -691,7 +694,7 @@ def test_custom_http_origin_with_origin_path_and_path_behaviors(server):
                 "CustomHeaders": {"Quantity": 1, "Items": [{"HeaderName": "X-Origin-Secret",
                                                             "HeaderValue": "only-from-the-cdn"}]},
                 "CustomOriginConfig": {"HTTPPort": httpd.server_address[1], "HTTPSPort": 443,
-                                       "OriginProtocolPolicy": "http-only"},
+                                       "OriginProtocolPolicy": "http-only", "OriginReadTimeout": 1},
             }]},
             "DefaultCacheBehavior": behavior(None, CACHING_OPTIMIZED),
             "CacheBehaviors": {"Quantity": 1, "Items": [behavior("/api/*", CACHING_DISABLED)]},
@@ -707,6 +710,9 @@ def test_custom_http_origin_with_origin_path_and_path_behaviors(server):
             assert r.status == 200 and r.headers["x-cache"] == "Miss from cloudfront"
         assert seen.count("/static/css/site.css") == 1
         assert seen.count("/static/api/now?x=1") == 2
+        # An origin slower than its OriginReadTimeout gets the viewer CloudFront's 504.
+        slow = viewer(server.edge, host, "/api/slow", https=False)
+        assert slow.status == 504 and slow.headers["x-cache"] == "Error from cloudfront"
         # The origin's CustomHeaders go with every origin request.
         assert secrets and all(s == "only-from-the-cdn" for s in secrets)
     finally:

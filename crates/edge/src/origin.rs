@@ -67,6 +67,8 @@ pub struct Target {
     pub signing: Signing,
     /// The origin's CustomHeaders, added to every request (and signed with it).
     pub custom_headers: Vec<(HeaderName, HeaderValue)>,
+    /// The origin's OriginReadTimeout: how long to wait for its response.
+    pub read_timeout: Option<Duration>,
 }
 
 /// The edge's HTTP client, its credentials and the API endpoint.
@@ -146,6 +148,17 @@ impl OriginClient {
                 ))
             })
             .collect();
+        let read_timeout = origin
+            .s3_origin_config
+            .as_ref()
+            .and_then(|c| c.origin_read_timeout)
+            .or_else(|| {
+                origin
+                    .custom_origin_config
+                    .as_ref()
+                    .and_then(|c| c.origin_read_timeout)
+            })
+            .map(|secs| Duration::from_secs(u64::from(secs.clamp(1, 180))));
         if let Some((bucket, region)) = s3_bucket_of(&origin.domain_name) {
             let uri = format!(
                 "{}://{}/{bucket}{}{path_and_query}",
@@ -170,6 +183,7 @@ impl OriginClient {
                     Signing::None
                 },
                 custom_headers,
+                read_timeout,
             });
         }
         let Some(custom) = &origin.custom_origin_config else {
@@ -201,6 +215,7 @@ impl OriginClient {
             host,
             signing: Signing::None,
             custom_headers,
+            read_timeout,
         })
     }
 
@@ -240,10 +255,11 @@ impl OriginClient {
             self.sign(&mut parts, region, "s3", payload_hash)?;
         }
         let req = Request::from_parts(parts, body);
-        match tokio::time::timeout(self.timeout, self.client.request(req)).await {
+        let timeout = target.read_timeout.unwrap_or(self.timeout);
+        match tokio::time::timeout(timeout, self.client.request(req)).await {
             Ok(Ok(resp)) => Ok(resp),
             Ok(Err(e)) => Err(OriginError::Unreachable(e.to_string())),
-            Err(_) => Err(OriginError::Timeout(self.timeout)),
+            Err(_) => Err(OriginError::Timeout(timeout)),
         }
     }
 
