@@ -23,6 +23,27 @@ pub fn settled(changed: OffsetDateTime, at: OffsetDateTime) -> bool {
     at - changed >= DEPLOY_DELAY
 }
 
+/// `host` without a trailing `:port`.
+pub fn strip_port(host: &str) -> &str {
+    match host.rsplit_once(':') {
+        Some((h, p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host,
+    }
+}
+
+/// A viewer's `Host` as distributions are looked up by it: without the port and a trailing dot, lower case.
+pub fn normalize_host(host: &str) -> String {
+    strip_port(host).trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// The wildcard alias (`*.example.com`) that also serves a normalized host (`a.example.com`), tried when no
+/// distribution names the host itself.
+pub fn wildcard_alias(normalized: &str) -> Option<String> {
+    normalized
+        .split_once('.')
+        .map(|(_, parent)| format!("*.{parent}"))
+}
+
 /// Whether invalidation path `pattern` covers `path` (`/images/*` covers everything under `/images/`).
 pub fn invalidation_covers(pattern: &str, path: &str) -> bool {
     match pattern.strip_suffix('*') {
@@ -41,5 +62,18 @@ mod tests {
         assert!(invalidation_covers("/img/*", "/img/a.png"));
         assert!(!invalidation_covers("/img/a", "/img/ab"));
         assert!(invalidation_covers("/img/a", "/img/a"));
+    }
+
+    #[test]
+    fn host_names() {
+        assert_eq!(strip_port("a.b:8443"), "a.b");
+        assert_eq!(strip_port("a.b"), "a.b");
+        assert_eq!(strip_port("[::1]:80"), "[::1]");
+        assert_eq!(normalize_host("CDN.Example.com.:443"), "cdn.example.com");
+        assert_eq!(
+            wildcard_alias("a.example.com").as_deref(),
+            Some("*.example.com")
+        );
+        assert_eq!(wildcard_alias("localhost"), None);
     }
 }

@@ -478,27 +478,21 @@ impl CloudFront {
         .await
     }
 
-    /// The distribution serving `host` (its default domain name or an alias; a port and letter case are
-    /// ignored), for the edge. Two point reads; a storage failure is logged and answers `None`.
+    /// The distribution serving `host` (its default domain name or an alias), by the same rule the edge applies
+    /// to its snapshot (`cloudfront_model::normalize_host`, then `wildcard_alias`). Two point reads; a storage
+    /// failure is logged and answers `None`.
     pub fn distribution_for_host(&self, host: &str) -> Option<Distribution> {
-        let host = host
-            .rsplit_once(':')
-            .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
-            .map_or(host, |(h, _)| h);
-        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        let host = crate::normalize_host(host);
         let lookup = |name: &str| -> Result<Option<Distribution>, CfError> {
             let Some(owner) = self.store().get(tables::HOSTS, name.as_bytes())? else {
                 return Ok(None);
             };
             Ok(self.store().get_json(tables::DISTRIBUTIONS, &owner)?)
         };
-        let found = lookup(&host).and_then(|d| match d {
-            Some(d) => Ok(Some(d)),
-            // A wildcard alias `*.example.com` serves every direct subdomain.
-            None => match host.split_once('.') {
-                Some((_, parent)) => lookup(&format!("*.{parent}")),
-                None => Ok(None),
-            },
+        let found = lookup(&host).and_then(|d| match (d, crate::wildcard_alias(&host)) {
+            (Some(d), _) => Ok(Some(d)),
+            (None, Some(wildcard)) => lookup(&wildcard),
+            (None, None) => Ok(None),
         });
         match found {
             Ok(d) => d,

@@ -15,7 +15,7 @@
 //!
 //! For the edge: [`CloudFront::edge_state`] (every distribution and what it refers to, plus the invalidations after
 //! a cursor) and [`CloudFront::changed`] (wakes when any change commits), which `cloudfront-api` serves to edge
-//! nodes as a long poll; [`CloudFront::distribution_for_host`] for the API's own lookups.
+//! nodes as a long poll; [`CloudFront::distribution_for_host`] answers from the store by the edge's Host rule.
 
 mod cache_policies;
 mod certificates;

@@ -11,7 +11,8 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use cloudfront_model::{
-    invalidation_covers, scoped, CachePolicy, Distribution, EdgeState, InvalidationEvent, Oac,
+    invalidation_covers, normalize_host, scoped, wildcard_alias, CachePolicy, Distribution,
+    EdgeState, InvalidationEvent, Oac,
 };
 
 use crate::origin::OriginClient;
@@ -102,12 +103,10 @@ impl Snapshot {
     /// The distribution serving `host` (a port and letter case are ignored; `*.example.com` aliases serve
     /// direct subdomains).
     pub fn for_host(&self, host: &str) -> Option<&Arc<Dist>> {
-        let host = strip_port(host).trim_end_matches('.');
-        let host = host.to_ascii_lowercase();
-        self.hosts.get(&host).or_else(|| {
-            let (_, parent) = host.split_once('.')?;
-            self.hosts.get(&format!("*.{parent}"))
-        })
+        let host = normalize_host(host);
+        self.hosts
+            .get(&host)
+            .or_else(|| self.hosts.get(&wildcard_alias(&host)?))
     }
 
     pub fn oac(&self, account: &str, id: &str) -> Option<&Oac> {
@@ -133,15 +132,6 @@ impl Snapshot {
             return None;
         }
         self.keys.get(&scoped(account, key_id)).cloned()
-    }
-}
-
-/// `host` without a trailing `:port`.
-pub fn strip_port(host: &str) -> &str {
-    match host.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(']') && p.bytes().all(|b| b.is_ascii_digit()) => h,
-        Some((h, p)) if h.ends_with(']') && p.bytes().all(|b| b.is_ascii_digit()) => h,
-        _ => host,
     }
 }
 
@@ -296,12 +286,5 @@ mod tests {
         inv.apply("E1", &paths);
         assert!(inv.is_stale("E1", "/unrelated", old));
         assert!(!inv.is_stale("E1", "/unrelated", inv.stamp()));
-    }
-
-    #[test]
-    fn ports_are_ignored() {
-        assert_eq!(strip_port("a.b:8443"), "a.b");
-        assert_eq!(strip_port("a.b"), "a.b");
-        assert_eq!(strip_port("[::1]:80"), "[::1]");
     }
 }

@@ -381,7 +381,7 @@ impl Edge {
     }
 
     fn redirect(&self, d: &Distribution, host: &str, req: &Request<Incoming>, id: &str) -> Outcome {
-        let name = crate::state::strip_port(host);
+        let name = cloudfront_model::strip_port(host);
         let authority = match self.https_port {
             Some(443) | None => name.to_owned(),
             Some(p) => format!("{name}:{p}"),
