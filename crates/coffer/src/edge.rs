@@ -92,13 +92,15 @@ impl s3_api::ServicePrincipalResolver for OacResolver {
             return Ok(None);
         };
         let denied = || ApiError::new(403, "AccessDenied", "Access Denied");
-        let (account, id) = arn
-            .strip_prefix("arn:aws:cloudfront::")
-            .and_then(|rest| rest.split_once(":distribution/"))
+        let arn = ids::Arn::parse(arn).map_err(|_| denied())?;
+        let id = arn
+            .resource
+            .strip_prefix("distribution/")
+            .filter(|_| arn.service == "cloudfront")
             .ok_or_else(denied)?;
         let d = self
             .cloudfront
-            .distribution(account, id)
+            .distribution(&arn.account, id)
             .map_err(|_| denied())?;
         Ok(Some(s3_api::SubstitutedCaller {
             caller: Caller::service("cloudfront.amazonaws.com"),
