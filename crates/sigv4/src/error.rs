@@ -24,8 +24,8 @@ pub enum Error {
     #[error("The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.")]
     UnsupportedAlgorithm,
 
-    /// Both an `Authorization` header and `X-Amz-Algorithm` query parameter were sent.
-    #[error("Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the Authorization header should be specified")]
+    /// More than one of: an `Authorization` header, SigV4 query parameters, SigV2 query parameters.
+    #[error("Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified")]
     MultipleAuthMechanisms,
 
     /// Neither `X-Amz-Date` nor a parseable `Date` was present.

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use crate::canonical::{
     credential_scope, format_amz_date, parse_amz_date, parse_date_digits, query_pairs, ALGORITHM,
 };
-use crate::Error;
+use crate::{Error, Mechanism};
 
 /// The longest lifetime AWS allows for a presigned URL: seven days.
 pub const MAX_PRESIGNED_EXPIRES_SECS: u64 = 604_800;
@@ -58,17 +58,18 @@ impl ParsedAuth {
 
 /// Reads the SigV4 claims of a request.
 ///
-/// `Ok(None)` means anonymous: no `Authorization` header and no `X-Amz-Algorithm` query parameter.
+/// `Ok(None)` means anonymous: no `Authorization` header and no signing query parameter. The mechanism is
+/// [`crate::mechanism`]'s decision: two of them are refused, and SigV2 (which only S3 accepts, through
+/// [`crate::parse_v2`]) is `UnsupportedAlgorithm` here.
 pub fn parse(parts: &http::request::Parts) -> Result<Option<ParsedAuth>, Error> {
-    let header = parts.headers.get(AUTHORIZATION);
-    let query = parts.uri.query().unwrap_or("");
-    let presigned =
-        !query.is_empty() && query_pairs(query).any(|(k, _)| k.as_ref() == b"X-Amz-Algorithm");
-    match (header, presigned) {
-        (None, false) => Ok(None),
-        (Some(_), true) => Err(Error::MultipleAuthMechanisms),
-        (Some(value), false) => parse_header(parts, value).map(Some),
-        (None, true) => parse_presigned(parts, query).map(Some),
+    match crate::mechanism(parts)? {
+        Mechanism::Anonymous => Ok(None),
+        Mechanism::V4Header => match parts.headers.get(AUTHORIZATION) {
+            Some(value) => parse_header(parts, value).map(Some),
+            None => Ok(None),
+        },
+        Mechanism::V4Query => parse_presigned(parts, parts.uri.query().unwrap_or("")).map(Some),
+        Mechanism::V2Header | Mechanism::V2Query => Err(Error::UnsupportedAlgorithm),
     }
 }
 
@@ -190,7 +191,7 @@ fn header_request_time(parts: &http::request::Parts) -> Result<OffsetDateTime, E
 }
 
 /// Parses an HTTP date such as `Sun, 30 Aug 2015 12:36:00 GMT`.
-fn parse_http_date(text: &str) -> Option<OffsetDateTime> {
+pub(crate) fn parse_http_date(text: &str) -> Option<OffsetDateTime> {
     let format = time::macros::format_description!(
         "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
     );
