@@ -191,6 +191,8 @@ impl AuthFailure {
                     || code == "AuthorizationHeaderMalformed"
                     || code == "AuthorizationQueryParametersError"
                     || code == "IncompleteSignature"
+                    || code == "InvalidArgument"
+                    || code == "InvalidRequest"
                 {
                     400
                 } else {

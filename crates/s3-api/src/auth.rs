@@ -1,10 +1,21 @@
-//! Authentication for s3s: the secret of an access key, from the identity engine. s3s verifies the
-//! signature with it (header, presigned, aws-chunked and POST forms); who the key belongs to and whether its
-//! session token is right is decided afterwards by the access check.
+//! Authentication: the one decision of how a request is signed, and the secrets s3s verifies signatures
+//! with.
+//!
+//! [`claims`] runs first, in the front, for every request: it takes the request's single authentication
+//! mechanism ([`sigv4::mechanism`] — two of them are `InvalidArgument`), reads what that mechanism claims,
+//! and for SigV2 verifies the signature itself (constant-time, with the clock rules SigV4 has) before s3s
+//! verifies it again. s3s verifies SigV4 in all its forms with the secret [`IamAuth`] looks up; the access
+//! check then refuses a request unless the key s3s verified is the key claimed here, so every claim that
+//! feeds a policy (`s3:authType`, `s3:signatureversion`, `s3:signatureAge`, the principal) comes from the
+//! signature that was verified.
 
+use api::{ApiError, AuthFailure};
 use iam::Iam;
 use s3s::auth::{S3Auth, SecretKey};
 use s3s::S3Result;
+
+use crate::front::Shared;
+use crate::state::Claims;
 
 pub(crate) struct IamAuth {
     pub(crate) iam: Iam,
@@ -21,4 +32,61 @@ impl S3Auth for IamAuth {
             Err(e) => Err(crate::error::to_s3(api::ApiError::internal(e))),
         }
     }
+}
+
+fn signature_error(e: &sigv4::Error) -> ApiError {
+    AuthFailure::Signature(e.code().to_owned(), e.to_string()).to_api_error("s3")
+}
+
+/// What the request's one authentication mechanism claims; `None` for anonymous requests. SigV2 requests are
+/// verified here.
+pub(crate) fn claims(
+    shared: &Shared,
+    parts: &http::request::Parts,
+    now: time::OffsetDateTime,
+) -> Result<Option<Claims>, ApiError> {
+    use sigv4::Mechanism;
+    let mechanism = sigv4::mechanism(parts).map_err(|e| signature_error(&e))?;
+    if mechanism != Mechanism::Anonymous && is_post_form(parts) {
+        // A browser form carries its own signature in its fields; a second one beside it is refused.
+        return Err(signature_error(&sigv4::Error::MultipleAuthMechanisms));
+    }
+    match mechanism {
+        Mechanism::Anonymous => Ok(None),
+        Mechanism::V4Header | Mechanism::V4Query => sigv4::parse(parts)
+            .map(|c| c.map(Claims::V4))
+            .map_err(|e| signature_error(&e)),
+        Mechanism::V2Header | Mechanism::V2Query => {
+            let auth = sigv4::parse_v2(parts, now).map_err(|e| signature_error(&e))?;
+            let creds = match shared.core.iam().authenticate(&auth.access_key_id) {
+                Ok(Some(c)) if c.active => c,
+                Ok(_) => return Err(AuthFailure::UnknownKey.to_api_error("s3")),
+                Err(e) => return Err(ApiError::internal(e)),
+            };
+            let host = parts
+                .headers
+                .get(http::header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .or_else(|| parts.uri.authority().map(|a| a.as_str()))
+                .unwrap_or_default();
+            let bucket = shared.hosts.split(host).map(|(bucket, _)| bucket);
+            sigv4::verify_v2(parts, &auth, &creds.secret, bucket)
+                .map_err(|e| signature_error(&e))?;
+            Ok(Some(Claims::V2(auth)))
+        }
+    }
+}
+
+/// Whether a request is a browser form upload (POST Object): `POST` with a `multipart/form-data` body.
+pub(crate) fn is_post_form(parts: &http::request::Parts) -> bool {
+    parts.method == http::Method::POST
+        && parts
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.trim_start()
+                    .get(..19)
+                    .is_some_and(|t| t.eq_ignore_ascii_case("multipart/form-data"))
+            })
 }

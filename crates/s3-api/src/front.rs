@@ -111,15 +111,9 @@ impl S3Frontend {
         if let Some(resp) = crate::cors::preflight(&self.shared, &parts) {
             return with_request_id(resp, &request_id);
         }
-        let claims = match sigv2_claims(&parts, arrival.time)
-            .map_or_else(|| sigv4::parse(&parts), |c| Ok(Some(c)))
-        {
+        let claims = match crate::auth::claims(&self.shared, &parts, arrival.time) {
             Ok(c) => c,
-            Err(e) => {
-                let err = api::AuthFailure::Signature(e.code().to_owned(), e.to_string())
-                    .to_api_error("s3");
-                return error_response(&err, &request_id);
-            }
+            Err(err) => return error_response(&err, &request_id),
         };
         let origin = parts.headers.get(http::header::ORIGIN).cloned();
         let method = parts.method.clone();
@@ -181,71 +175,6 @@ impl RawService for S3Frontend {
     async fn serve(&self, req: Request<ApiBody>, arrival: Arrival) -> Response<ApiBody> {
         self.serve_inner(req, arrival).await
     }
-}
-
-/// Signature Version 2 — what the aws CLI v1 and boto3 still use for S3 presigned URLs in us-east-1, where AWS
-/// accepts it. s3s verifies the signature itself; this only describes the request to the access layer in the
-/// shape of SigV4 claims. SigV2's string to sign covers every `x-amz-*` header, so all of them count as signed.
-/// Returns `None` for requests that are not SigV2.
-fn sigv2_claims(
-    parts: &http::request::Parts,
-    now: time::OffsetDateTime,
-) -> Option<sigv4::ParsedAuth> {
-    let query = parts.uri.query().unwrap_or("");
-    let param = |name: &str| {
-        query.split('&').find_map(|p| {
-            let (k, v) = p.split_once('=')?;
-            (k == name).then(|| {
-                percent_encoding::percent_decode_str(v)
-                    .decode_utf8_lossy()
-                    .into_owned()
-            })
-        })
-    };
-    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-    let (access_key_id, signature, kind) = match header("authorization") {
-        Some(v) => {
-            let (key, sig) = v.strip_prefix("AWS ")?.split_once(':')?;
-            (key.to_owned(), sig.to_owned(), sigv4::AuthKind::Header)
-        }
-        None => {
-            let key = param("AWSAccessKeyId")?;
-            let sig = param("Signature")?;
-            let expires = param("Expires")
-                .and_then(|e| e.parse::<i64>().ok())
-                .unwrap_or(0);
-            let left = (expires - now.unix_timestamp()).max(0);
-            (
-                key,
-                sig,
-                sigv4::AuthKind::Presigned {
-                    expires_secs: left as u64,
-                },
-            )
-        }
-    };
-    let mut signed_headers: Vec<String> = parts
-        .headers
-        .keys()
-        .map(|h| h.as_str().to_owned())
-        .filter(|h| h.starts_with("x-amz-") || h == "host")
-        .collect();
-    signed_headers.sort();
-    signed_headers.dedup();
-    Some(sigv4::ParsedAuth {
-        access_key_id,
-        date: String::new(),
-        region: String::new(),
-        service: "s3".into(),
-        signed_headers,
-        signature,
-        request_time: now,
-        session_token: header("x-amz-security-token")
-            .map(str::to_owned)
-            .or_else(|| param("x-amz-security-token")),
-        kind,
-        payload_hash: None,
-    })
 }
 
 /// An S3 error document as a response.

@@ -29,12 +29,85 @@ impl SignedBy {
     }
 }
 
+/// What the one authentication mechanism of a request claims, read by the front before s3s runs. For SigV2
+/// the front has already verified the signature itself (constant-time, with its clock rules); SigV4 and its
+/// aws-chunked forms are verified by s3s, and the access check refuses a request whose verified access key is
+/// not the one claimed here.
+#[derive(Debug, Clone)]
+pub(crate) enum Claims {
+    V4(sigv4::ParsedAuth),
+    V2(sigv4::V2Auth),
+}
+
+impl Claims {
+    pub(crate) fn access_key_id(&self) -> &str {
+        match self {
+            Claims::V4(c) => &c.access_key_id,
+            Claims::V2(c) => &c.access_key_id,
+        }
+    }
+
+    pub(crate) fn session_token(&self) -> Option<&str> {
+        match self {
+            Claims::V4(c) => c.session_token.as_deref(),
+            Claims::V2(c) => c.session_token.as_deref(),
+        }
+    }
+
+    pub(crate) fn signed_by(&self) -> SignedBy {
+        let query = match self {
+            Claims::V4(c) => c.is_presigned(),
+            Claims::V2(c) => matches!(c.kind, sigv4::V2Kind::Presigned { .. }),
+        };
+        if query {
+            SignedBy::Query
+        } else {
+            SignedBy::Header
+        }
+    }
+
+    /// The value of `s3:signatureversion`.
+    pub(crate) fn signature_version(&self) -> &'static str {
+        match self {
+            Claims::V4(_) => "AWS4-HMAC-SHA256",
+            Claims::V2(_) => "AWS",
+        }
+    }
+
+    /// The region of the credential scope; SigV2 has none.
+    pub(crate) fn region(&self) -> Option<&str> {
+        match self {
+            Claims::V4(c) => Some(c.region.as_str()).filter(|r| !r.is_empty()),
+            Claims::V2(_) => None,
+        }
+    }
+
+    /// When the request was signed, for `s3:signatureAge`; a SigV2 presigned URL does not say.
+    pub(crate) fn signed_at(&self) -> Option<time::OffsetDateTime> {
+        match self {
+            Claims::V4(c) => Some(c.request_time),
+            Claims::V2(c) => match c.kind {
+                sigv4::V2Kind::Header { date } => Some(date),
+                sigv4::V2Kind::Presigned { .. } => None,
+            },
+        }
+    }
+
+    /// Whether an `x-amz-*` header is covered by the signature. SigV2's string to sign covers every one.
+    pub(crate) fn signs_header(&self, name: &str) -> bool {
+        match self {
+            Claims::V4(c) => c.signed_headers.iter().any(|s| s == name),
+            Claims::V2(_) => true,
+        }
+    }
+}
+
 /// The mutable state of one request.
 #[derive(Default)]
 pub(crate) struct State {
     pub arrival: Option<Arrival>,
-    /// The SigV4 claims read before s3s ran (header or presigned form).
-    pub claims: Option<sigv4::ParsedAuth>,
+    /// What the request's one authentication mechanism claims (`None`: anonymous or a POST form).
+    pub claims: Option<Claims>,
     pub signed_by: Option<SignedBy>,
     /// Built by the access check once the caller is known.
     pub ctx: Option<RequestContext>,
@@ -55,7 +128,7 @@ pub(crate) struct State {
 pub(crate) struct RequestState(Arc<Mutex<State>>);
 
 impl RequestState {
-    pub(crate) fn new(arrival: Arrival, claims: Option<sigv4::ParsedAuth>) -> Self {
+    pub(crate) fn new(arrival: Arrival, claims: Option<Claims>) -> Self {
         let state = State {
             arrival: Some(arrival),
             claims,

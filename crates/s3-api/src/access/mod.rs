@@ -155,11 +155,11 @@ impl Access {
         let ctx = state.ctx()?;
         let (signed_by, signature_version) = {
             let s = state.lock();
-            // SigV2 claims carry no credential-scope date (see `front::sigv2_claims`).
-            let v2 = s.claims.as_ref().is_some_and(|c| c.date.is_empty());
             (
                 s.signed_by.unwrap_or(SignedBy::Anonymous),
-                if v2 { "AWS" } else { "AWS4-HMAC-SHA256" },
+                s.claims
+                    .as_ref()
+                    .map_or("AWS4-HMAC-SHA256", |c| c.signature_version()),
             )
         };
         let request_keys = conditions::request_keys(

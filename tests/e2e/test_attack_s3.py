@@ -1,0 +1,196 @@
+"""Attacks on the S3 endpoint, tried as an outsider would: each test is one class of bypass the security review
+found (or a sibling of it), sent with a real client where one can express it and as raw HTTP where none can."""
+
+import base64
+import datetime
+import email.utils
+import hashlib
+import hmac
+import http.client
+import json
+import urllib.parse
+
+import boto3
+import botocore.auth
+import botocore.awsrequest
+import botocore.config
+import botocore.credentials
+import botocore.exceptions
+import pytest
+
+from conftest import REGION, unique
+
+
+def raw(server, method, path, headers=None, body=None):
+    """One HTTP request to the API endpoint, exactly as given. Returns (status, headers, body)."""
+    u = urllib.parse.urlsplit(server.endpoint)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    try:
+        conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        hdrs = {"Host": u.netloc, **(headers or {})}
+        if body is not None:
+            hdrs.setdefault("Content-Length", str(len(body)))
+        for k, v in hdrs.items():
+            conn.putheader(k, v)
+        conn.endheaders(body)
+        r = conn.getresponse()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    finally:
+        conn.close()
+
+
+def error_code(body):
+    text = body.decode(errors="replace")
+    if "<Code>" not in text:
+        return None
+    return text.split("<Code>", 1)[1].split("</Code>", 1)[0]
+
+
+def sigv2_header_request(server, method, path, when, headers=None, keys=None):
+    """A SigV2 header-signed request (`Authorization: AWS id:sig`) dated `when`, signed with botocore's HmacV1."""
+    akid, secret = keys or server.root_keys()
+    creds = botocore.credentials.Credentials(akid, secret)
+    date = email.utils.formatdate(when.timestamp(), usegmt=True)
+    hdrs = {"Date": date, **(headers or {})}
+    req = botocore.awsrequest.AWSRequest(method=method, url=server.endpoint + path, headers=hdrs)
+    signer = botocore.auth.HmacV1Auth(creds)
+    signer._get_date = lambda: date
+    signer.add_auth(req)
+    return dict(req.headers)
+
+
+def sigv2_presigned_path(server, method, path, expires, keys=None):
+    """The path and query of a SigV2 presigned URL with an absolute `Expires`, signed as botocore signs them."""
+    akid, secret = keys or server.root_keys()
+    string_to_sign = f"{method}\n\n\n{expires}\n{path}"
+    sig = base64.b64encode(hmac.new(secret.encode(), string_to_sign.encode(), hashlib.sha1).digest()).decode()
+    query = urllib.parse.urlencode({"AWSAccessKeyId": akid, "Expires": str(expires), "Signature": sig})
+    return f"{path}?{query}"
+
+
+def put_policy(s3, bucket, statements):
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": statements}))
+
+
+@pytest.fixture
+def bucket_with_object(server):
+    s3 = server.client("s3")
+    b = unique("atk")
+    s3.create_bucket(Bucket=b)
+    s3.put_object(Bucket=b, Key="secret.txt", Body=b"top secret")
+    return s3, b
+
+
+# --- One authentication mechanism, and claims only from the signature that was verified -------------------
+
+
+def test_sigv2_presigned_url_plus_bogus_sigv4_header_is_refused(server, bucket_with_object):
+    """The review's bypass: a SigV2 presigned URL (which s3s verified) with a junk SigV4 Authorization header
+    (whose claims fed s3:signatureversion) evaded a Deny on SigV2."""
+    s3, b = bucket_with_object
+    put_policy(s3, b, [{
+        "Sid": "NoSigV2", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": [f"arn:aws:s3:::{b}", f"arn:aws:s3:::{b}/*"],
+        "Condition": {"StringEquals": {"s3:signatureversion": "AWS"}},
+    }])
+    v2 = server.client("s3", signature_version="s3")
+    url = v2.generate_presigned_url("get_object", Params={"Bucket": b, "Key": "secret.txt"}, ExpiresIn=300)
+    path = url[len(server.endpoint):]
+    status, _, body = raw(server, "GET", path)
+    assert status == 403 and error_code(body) == "AccessDenied", body
+
+    akid, _ = server.root_keys()
+    day = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d")
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    junk = f"AWS4-HMAC-SHA256 Credential={akid}/{day}/{REGION}/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature={'0' * 64}"
+    status, _, body = raw(server, "GET", path, {"Authorization": junk, "x-amz-date": stamp})
+    assert status == 400 and error_code(body) == "InvalidArgument", body
+    assert b"Only one auth mechanism allowed" in body
+    s3.delete_bucket_policy(Bucket=b)
+
+
+@pytest.mark.parametrize(
+    "extra_query",
+    [
+        "&X-Amz-Algorithm=AWS4-HMAC-SHA256",
+        "&X-Amz-Signature=" + "0" * 64,
+        "&x-amz-credential=AKID%2F20260101%2Fus-east-1%2Fs3%2Faws4_request",
+    ],
+)
+def test_sigv2_presigned_url_plus_sigv4_query_is_refused(server, bucket_with_object, extra_query):
+    s3, b = bucket_with_object
+    v2 = server.client("s3", signature_version="s3")
+    url = v2.generate_presigned_url("get_object", Params={"Bucket": b, "Key": "secret.txt"}, ExpiresIn=300)
+    status, _, body = raw(server, "GET", url[len(server.endpoint):] + extra_query)
+    assert status == 400 and error_code(body) == "InvalidArgument", body
+
+
+def test_sigv4_header_plus_sigv2_query_is_refused(server, bucket_with_object):
+    s3, b = bucket_with_object
+    req = botocore.awsrequest.AWSRequest(method="GET", url=f"{server.endpoint}/{b}/secret.txt?Signature=x")
+    akid, secret = server.root_keys()
+    botocore.auth.S3SigV4Auth(botocore.credentials.Credentials(akid, secret), "s3", REGION).add_auth(req)
+    status, _, body = raw(server, "GET", f"/{b}/secret.txt?Signature=x", dict(req.headers))
+    assert status == 400 and error_code(body) == "InvalidArgument", body
+
+
+# --- SigV2: clock skew, lifetime, overflow, constant-time comparison ----------------------------------------
+
+
+def test_sigv2_header_auth_is_bounded_by_the_clock_skew(server, bucket_with_object):
+    """A SigV2 request signed in 2018 was accepted, so a captured request could be replayed forever."""
+    s3, b = bucket_with_object
+    now = datetime.datetime.now(datetime.timezone.utc)
+    fresh = sigv2_header_request(server, "GET", f"/{b}/secret.txt", now)
+    status, _, body = raw(server, "GET", f"/{b}/secret.txt", fresh)
+    assert (status, body) == (200, b"top secret")
+    for when in [datetime.datetime(2018, 6, 1, tzinfo=datetime.timezone.utc),
+                 now - datetime.timedelta(minutes=16), now + datetime.timedelta(minutes=16)]:
+        stale = sigv2_header_request(server, "GET", f"/{b}/secret.txt", when)
+        status, _, body = raw(server, "GET", f"/{b}/secret.txt", stale)
+        assert status == 403 and error_code(body) == "RequestTimeTooSkewed", (when, body)
+
+
+def test_sigv2_header_auth_without_a_date_is_refused(server, bucket_with_object):
+    s3, b = bucket_with_object
+    akid, secret = server.root_keys()
+    string_to_sign = f"GET\n\n\n\n/{b}/secret.txt"
+    sig = base64.b64encode(hmac.new(secret.encode(), string_to_sign.encode(), hashlib.sha1).digest()).decode()
+    status, _, body = raw(server, "GET", f"/{b}/secret.txt", {"Authorization": f"AWS {akid}:{sig}"})
+    assert status in (400, 403) and error_code(body) in ("AccessDenied", "InvalidRequest"), body
+
+
+def test_sigv2_presigned_urls_live_at_most_seven_days(server, bucket_with_object):
+    s3, b = bucket_with_object
+    now = int(datetime.datetime.now(datetime.timezone.utc).timestamp())
+    ok = sigv2_presigned_path(server, "GET", f"/{b}/secret.txt", now + 3600)
+    status, _, body = raw(server, "GET", ok)
+    assert (status, body) == (200, b"top secret")
+    for expires in [now + 8 * 86400, 2**31 - 1, 253402300799]:
+        status, _, body = raw(server, "GET", sigv2_presigned_path(server, "GET", f"/{b}/secret.txt", expires))
+        assert status == 400 and error_code(body) == "AuthorizationQueryParametersError", (expires, body)
+    expired = sigv2_presigned_path(server, "GET", f"/{b}/secret.txt", now - 10)
+    status, _, body = raw(server, "GET", expired)
+    assert status == 403 and error_code(body) == "AccessDenied", body
+
+
+@pytest.mark.parametrize("expires", ["-1", "-9223372036854775808", "99999999999999999999999", "1e12", "+5"])
+def test_sigv2_malformed_expires_is_an_error_not_an_overflow(server, bucket_with_object, expires):
+    s3, b = bucket_with_object
+    akid, _ = server.root_keys()
+    status, _, body = raw(server, "GET", f"/{b}/secret.txt?AWSAccessKeyId={akid}&Expires={urllib.parse.quote(expires)}&Signature=abc%3D")
+    # An S3 error, never a dropped connection (a negative Expires overflowed the lifetime arithmetic).
+    assert 400 <= status < 500 and error_code(body), body
+    # The server is still up and well.
+    assert s3.get_object(Bucket=b, Key="secret.txt")["Body"].read() == b"top secret"
+
+
+def test_sigv2_wrong_signature_is_refused(server, bucket_with_object):
+    s3, b = bucket_with_object
+    now = int(datetime.datetime.now(datetime.timezone.utc).timestamp())
+    good = sigv2_presigned_path(server, "GET", f"/{b}/secret.txt", now + 300)
+    sig = urllib.parse.parse_qs(urllib.parse.urlsplit(good).query)["Signature"][0]
+    flipped = ("A" if sig[0] != "A" else "B") + sig[1:]
+    bad = good.replace(urllib.parse.quote(sig, safe=""), urllib.parse.quote(flipped, safe=""))
+    status, _, body = raw(server, "GET", bad)
+    assert status == 403 and error_code(body) == "SignatureDoesNotMatch", body
