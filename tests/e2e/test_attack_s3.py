@@ -194,3 +194,100 @@ def test_sigv2_wrong_signature_is_refused(server, bucket_with_object):
     bad = good.replace(urllib.parse.quote(sig, safe=""), urllib.parse.quote(flipped, safe=""))
     status, _, body = raw(server, "GET", bad)
     assert status == 403 and error_code(body) == "SignatureDoesNotMatch", body
+
+
+# --- Unknown or unhandled subresources never fall through to another operation ------------------------------
+
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
+
+
+def handled_operations():
+    """The AWS operations coffer handles: the names in the s3-api `ops!` table."""
+    import re
+
+    text = (ROOT / "crates/s3-api/src/service.rs").read_text()
+    return set(re.findall(r'^\s+[a-z0-9_]+ "([A-Za-z0-9]+)":', text, re.M))
+
+
+def signed_raw(server, method, path, headers=None, body=b""):
+    """A SigV4-signed request (as the root user) sent byte for byte as given."""
+    akid, secret = server.root_keys()
+    hdrs = {"x-amz-content-sha256": "UNSIGNED-PAYLOAD", **(headers or {})}
+    req = botocore.awsrequest.AWSRequest(method=method, url=server.endpoint + path, headers=hdrs, data=body)
+    botocore.auth.S3SigV4Auth(botocore.credentials.Credentials(akid, secret), "s3", REGION).add_auth(req)
+    return raw(server, method, path, dict(req.headers), body if body else None)
+
+
+def test_the_reviews_fall_throughs_are_refused(server, bucket_with_object):
+    s3, b = bucket_with_object
+    status, _, body = signed_raw(server, "DELETE", f"/{b}?metadataConfiguration")
+    assert status == 501 and error_code(body) == "NotImplemented", body
+    status, _, body = signed_raw(server, "DELETE", f"/{b}/secret.txt?annotation&annotationName=a")
+    assert status == 501 and error_code(body) == "NotImplemented", body
+    status, _, body = signed_raw(server, "DELETE", f"/{b}/secret.txt?annotation")
+    assert status in (400, 501), body
+    status, _, body = signed_raw(server, "PUT", f"/{b}/secret.txt?renameObject", {"x-amz-rename-source": f"/{b}/x"})
+    assert status == 501 and error_code(body) == "NotImplemented", body
+    status, _, body = signed_raw(server, "PUT", f"/{b}/secret.txt?renameObject")
+    assert status in (400, 501), body
+    # Tomorrow's subresource, on a write: refused, not a PutObject.
+    status, _, body = signed_raw(server, "PUT", f"/{b}/secret.txt?someNewThing")
+    assert status == 501 and error_code(body) == "NotImplemented", body
+    # Nothing happened.
+    assert s3.get_object(Bucket=b, Key="secret.txt")["Body"].read() == b"top secret"
+    s3.head_bucket(Bucket=b)
+
+
+def test_every_operation_of_the_model_coffer_does_not_handle_is_not_implemented(server, bucket_with_object):
+    """Every operation of botocore's S3 model that coffer does not handle, sent as a signed request with its
+    subresources, required query parameters and headers, gets 501 and changes nothing."""
+    from botocore.loaders import Loader
+
+    s3, b = bucket_with_object
+    s3.put_bucket_tagging(Bucket=b, Tagging={"TagSet": [{"Key": "k", "Value": "v"}]})
+    model = Loader().load_service_model("s3", "service-2")
+    handled = handled_operations()
+    assert "PutObject" in handled and "DeleteObjects" in handled
+
+    def shape(op):
+        http_ = op["http"]
+        inp = model["shapes"].get(op.get("input", {}).get("shape"), {})
+        req = set(inp.get("required", []))
+        query = tuple(sorted(m["locationName"] for k, m in inp.get("members", {}).items()
+                             if m.get("location") == "querystring" and k in req))
+        headers = tuple(sorted(m["locationName"].lower() for k, m in inp.get("members", {}).items()
+                               if m.get("location") == "header" and k in req))
+        return http_["method"], http_["requestUri"], query, headers
+
+    handled_shapes = {shape(model["operations"][n]) for n in handled if n in model["operations"]}
+    tried = []
+    for name, op in sorted(model["operations"].items()):
+        if name in handled or shape(op) in handled_shapes:
+            continue
+        method, uri, query, headers = shape(op)
+        path, _, sub = uri.partition("?")
+        path = path.replace("{Bucket}", b).replace("{Key+}", "secret.txt")
+        params = [s for s in sub.split("&") if s] + [f"{q}=1" for q in query]
+        target = path + ("?" + "&".join(params) if params else "")
+        hdrs = {h: f"/{b}/secret.txt" if "source" in h else "x" for h in headers}
+        status, _, body = signed_raw(server, method, target, hdrs, b"")
+        assert status == 501 and error_code(body) == "NotImplemented", (name, target, status, body[:300])
+        tried.append(name)
+    assert len(tried) > 40, tried
+    assert s3.get_object(Bucket=b, Key="secret.txt")["Body"].read() == b"top secret"
+    assert s3.get_bucket_tagging(Bucket=b)["TagSet"] == [{"Key": "k", "Value": "v"}]
+    assert s3.get_public_access_block(Bucket=b)["PublicAccessBlockConfiguration"]["BlockPublicPolicy"]
+
+
+def test_the_committed_route_table_covers_the_pinned_model():
+    """crates/s3-api/src/route/model.rs (from scripts/gen-s3-routes) knows every operation of the botocore the tests
+    pin, so the router can refuse each one it does not handle."""
+    import re
+
+    from botocore.loaders import Loader
+
+    table = set(re.findall(r'name: "([A-Za-z0-9]+)"', (ROOT / "crates/s3-api/src/route/model.rs").read_text()))
+    model = Loader().load_service_model("s3", "service-2")
+    missing = sorted(set(model["operations"]) - table)
+    assert not missing, f"regenerate the route table with scripts/gen-s3-routes: {missing}"

@@ -111,14 +111,17 @@ impl S3Frontend {
         if let Some(resp) = crate::cors::preflight(&self.shared, &parts) {
             return with_request_id(resp, &request_id);
         }
+        let operation = match self.operation_of(&parts) {
+            Ok(op) => op,
+            Err(err) => return error_response(&err, &request_id),
+        };
         let claims = match crate::auth::claims(&self.shared, &parts, arrival.time) {
             Ok(c) => c,
             Err(err) => return error_response(&err, &request_id),
         };
         let origin = parts.headers.get(http::header::ORIGIN).cloned();
         let method = parts.method.clone();
-        let object_post = method == http::Method::POST && is_object_path(parts.uri.path());
-        let state = RequestState::new(arrival, claims);
+        let state = RequestState::new(arrival, claims, operation);
         parts.extensions.insert(state.clone());
         let req = Request::from_parts(parts, s3s::Body::http_body_unsync(body));
 
@@ -138,17 +141,6 @@ impl S3Frontend {
                 .map(|c| c.to_bytes())
                 .unwrap_or_default();
             let error = crate::audit::parse_error(head.status.as_u16(), &bytes);
-            // A POST to an object that names no POST operation (uploads, uploadId, restore, select…) is S3's 405,
-            // which is what the tutorials tell viewers to expect; s3s calls it an unknown operation.
-            if object_post && error.as_ref().is_some_and(|e| e.code == "NotImplemented") {
-                let err = ApiError::new(
-                    405,
-                    "MethodNotAllowed",
-                    "The specified method is not allowed against this resource.",
-                );
-                crate::audit::finish(&self.shared, &state, 405, Some(err.clone())).await;
-                return error_response(&err, &request_id);
-            }
             (
                 http_body_util::Full::new(bytes)
                     .map_err(|never| match never {})
@@ -166,6 +158,34 @@ impl S3Frontend {
     }
 }
 
+impl S3Frontend {
+    /// The AWS operation a request is ([`crate::route`]), decided on the path as s3s will decode it.
+    fn operation_of(&self, parts: &http::request::Parts) -> Result<&'static str, ApiError> {
+        let host = parts
+            .headers
+            .get(http::header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .or_else(|| parts.uri.authority().map(|a| a.as_str()))
+            .unwrap_or_default();
+        let virtual_host = self.shared.hosts.split(host).is_some();
+        let decoded = percent_encoding::percent_decode_str(parts.uri.path())
+            .decode_utf8()
+            .map_err(|_| {
+                ApiError::bad_request("InvalidURI", "Couldn't parse the specified URI.")
+            })?;
+        let (target, path) = crate::route::target_of(&decoded, virtual_host);
+        crate::route::resolve(
+            &parts.method,
+            target,
+            path,
+            parts.uri.query().unwrap_or(""),
+            &parts.headers,
+            crate::service::handles,
+        )
+        .map(|op| op.name)
+    }
+}
+
 #[async_trait::async_trait]
 impl RawService for S3Frontend {
     fn signing_name(&self) -> &'static str {
@@ -178,13 +198,6 @@ impl RawService for S3Frontend {
 }
 
 /// An S3 error document as a response.
-/// Whether a path-style path names an object (`/bucket/key`), not a bucket or the service.
-fn is_object_path(path: &str) -> bool {
-    path.trim_start_matches('/')
-        .split_once('/')
-        .is_some_and(|(_, key)| !key.is_empty())
-}
-
 pub(crate) fn error_response(err: &ApiError, request_id: &str) -> Response<ApiBody> {
     err.render(Protocol::RestXml, request_id).map(|b| {
         http_body_util::Full::new(b)

@@ -5,10 +5,13 @@
 //! aws-chunked and POST forms, typed inputs and outputs, XML) is the pinned `s3s` crate; everything that
 //! decides who may do what is ours and runs in this order for every request:
 //!
-//! 1. [`front`] — CORS preflight, refusal of SigV2, the per-request state in the request extensions;
+//! 1. [`front`] — CORS preflight; [`route`]: the AWS operation the request is, by AWS's model (anything
+//!    coffer does not handle is `NotImplemented` here); [`auth`]: the one authentication mechanism and its
+//!    claims (SigV2 verified here); the per-request state in the request extensions;
 //! 2. `s3s` verifies the signature with the secret our [`auth`] module looks up in IAM;
-//! 3. [`access`] `check` — the caller (session tokens, the unsigned-`x-amz-*`-header rule, the
-//!    [`ServicePrincipalResolver`] seam for the edge) and the [`api::RequestContext`];
+//! 3. [`access`] `check` — s3s picked the operation [`route`] did; the caller (the key s3s verified is the
+//!    claimed one, session tokens, the unsigned-`x-amz-*`-header rule, the [`ServicePrincipalResolver`] seam
+//!    for the edge) and the [`api::RequestContext`];
 //! 4. [`access`] per-operation hooks — the [`api::Check`]s of the operation (actions, ARNs, the bucket
 //!    policy with Block Public Access applied, S3's condition keys), authorized through
 //!    [`api::Core::authorize`]; the proof goes into the request extensions;
@@ -30,6 +33,7 @@ mod host;
 mod listing;
 mod multipart;
 mod objects;
+mod route;
 mod service;
 mod sse;
 mod state;

@@ -70,7 +70,16 @@ fn fail(state: Option<&RequestState>, e: ApiError) -> s3s::S3Error {
 }
 
 macro_rules! ops {
-    ($($op:ident: $input:ty => $output:ty = $f:path;)*) => {
+    ($($op:ident $name:literal: $input:ty => $output:ty = $f:path;)*) => {
+        /// The AWS operations coffer handles through s3s; everything else AWS's model knows is
+        /// `NotImplemented` before anything runs.
+        pub(crate) const HANDLED: &[&str] = &[$($name),*];
+
+        /// Whether coffer handles the AWS operation `name`.
+        pub(crate) fn handles(name: &str) -> bool {
+            HANDLED.contains(&name)
+        }
+
         #[async_trait::async_trait]
         impl S3 for Handler {
             $(
@@ -85,54 +94,54 @@ macro_rules! ops {
 }
 
 ops! {
-    create_bucket: CreateBucketInput => CreateBucketOutput = crate::buckets::create_bucket;
-    head_bucket: HeadBucketInput => HeadBucketOutput = crate::buckets::head_bucket;
-    delete_bucket: DeleteBucketInput => DeleteBucketOutput = crate::buckets::delete_bucket;
-    list_buckets: ListBucketsInput => ListBucketsOutput = crate::buckets::list_buckets;
-    get_bucket_location: GetBucketLocationInput => GetBucketLocationOutput = crate::buckets::get_bucket_location;
-    get_bucket_versioning: GetBucketVersioningInput => GetBucketVersioningOutput = crate::config::get_bucket_versioning;
-    put_bucket_versioning: PutBucketVersioningInput => PutBucketVersioningOutput = crate::config::put_bucket_versioning;
-    get_bucket_encryption: GetBucketEncryptionInput => GetBucketEncryptionOutput = crate::config::get_bucket_encryption;
-    put_bucket_encryption: PutBucketEncryptionInput => PutBucketEncryptionOutput = crate::config::put_bucket_encryption;
-    delete_bucket_encryption: DeleteBucketEncryptionInput => DeleteBucketEncryptionOutput = crate::config::delete_bucket_encryption;
-    get_bucket_policy: GetBucketPolicyInput => GetBucketPolicyOutput = crate::config::get_bucket_policy;
-    put_bucket_policy: PutBucketPolicyInput => PutBucketPolicyOutput = crate::config::put_bucket_policy;
-    delete_bucket_policy: DeleteBucketPolicyInput => DeleteBucketPolicyOutput = crate::config::delete_bucket_policy;
-    get_bucket_policy_status: GetBucketPolicyStatusInput => GetBucketPolicyStatusOutput = crate::config::get_bucket_policy_status;
-    get_public_access_block: GetPublicAccessBlockInput => GetPublicAccessBlockOutput = crate::config::get_public_access_block;
-    put_public_access_block: PutPublicAccessBlockInput => PutPublicAccessBlockOutput = crate::config::put_public_access_block;
-    delete_public_access_block: DeletePublicAccessBlockInput => DeletePublicAccessBlockOutput = crate::config::delete_public_access_block;
-    get_bucket_ownership_controls: GetBucketOwnershipControlsInput => GetBucketOwnershipControlsOutput = crate::config::get_bucket_ownership_controls;
-    put_bucket_ownership_controls: PutBucketOwnershipControlsInput => PutBucketOwnershipControlsOutput = crate::config::put_bucket_ownership_controls;
-    delete_bucket_ownership_controls: DeleteBucketOwnershipControlsInput => DeleteBucketOwnershipControlsOutput = crate::config::delete_bucket_ownership_controls;
-    get_bucket_cors: GetBucketCorsInput => GetBucketCorsOutput = crate::config::get_bucket_cors;
-    put_bucket_cors: PutBucketCorsInput => PutBucketCorsOutput = crate::config::put_bucket_cors;
-    delete_bucket_cors: DeleteBucketCorsInput => DeleteBucketCorsOutput = crate::config::delete_bucket_cors;
-    get_bucket_tagging: GetBucketTaggingInput => GetBucketTaggingOutput = crate::config::get_bucket_tagging;
-    put_bucket_tagging: PutBucketTaggingInput => PutBucketTaggingOutput = crate::config::put_bucket_tagging;
-    delete_bucket_tagging: DeleteBucketTaggingInput => DeleteBucketTaggingOutput = crate::config::delete_bucket_tagging;
-    get_bucket_acl: GetBucketAclInput => GetBucketAclOutput = crate::config::get_bucket_acl;
-    put_bucket_acl: PutBucketAclInput => PutBucketAclOutput = crate::config::put_bucket_acl;
-    list_objects: ListObjectsInput => ListObjectsOutput = crate::listing::list_objects;
-    list_objects_v2: ListObjectsV2Input => ListObjectsV2Output = crate::listing::list_objects_v2;
-    list_object_versions: ListObjectVersionsInput => ListObjectVersionsOutput = crate::listing::list_object_versions;
-    list_multipart_uploads: ListMultipartUploadsInput => ListMultipartUploadsOutput = crate::multipart::list_multipart_uploads;
-    put_object: PutObjectInput => PutObjectOutput = crate::objects::put_object;
-    get_object: GetObjectInput => GetObjectOutput = crate::objects::get_object;
-    head_object: HeadObjectInput => HeadObjectOutput = crate::objects::head_object;
-    delete_object: DeleteObjectInput => DeleteObjectOutput = crate::objects::delete_object;
-    delete_objects: DeleteObjectsInput => DeleteObjectsOutput = crate::objects::delete_objects;
-    copy_object: CopyObjectInput => CopyObjectOutput = crate::objects::copy_object;
-    get_object_tagging: GetObjectTaggingInput => GetObjectTaggingOutput = crate::objects::get_object_tagging;
-    put_object_tagging: PutObjectTaggingInput => PutObjectTaggingOutput = crate::objects::put_object_tagging;
-    delete_object_tagging: DeleteObjectTaggingInput => DeleteObjectTaggingOutput = crate::objects::delete_object_tagging;
-    get_object_attributes: GetObjectAttributesInput => GetObjectAttributesOutput = crate::objects::get_object_attributes;
-    get_object_acl: GetObjectAclInput => GetObjectAclOutput = crate::objects::get_object_acl;
-    put_object_acl: PutObjectAclInput => PutObjectAclOutput = crate::objects::put_object_acl;
-    create_multipart_upload: CreateMultipartUploadInput => CreateMultipartUploadOutput = crate::multipart::create_multipart_upload;
-    upload_part: UploadPartInput => UploadPartOutput = crate::multipart::upload_part;
-    upload_part_copy: UploadPartCopyInput => UploadPartCopyOutput = crate::multipart::upload_part_copy;
-    complete_multipart_upload: CompleteMultipartUploadInput => CompleteMultipartUploadOutput = crate::multipart::complete_multipart_upload;
-    abort_multipart_upload: AbortMultipartUploadInput => AbortMultipartUploadOutput = crate::multipart::abort_multipart_upload;
-    list_parts: ListPartsInput => ListPartsOutput = crate::multipart::list_parts;
+    create_bucket "CreateBucket": CreateBucketInput => CreateBucketOutput = crate::buckets::create_bucket;
+    head_bucket "HeadBucket": HeadBucketInput => HeadBucketOutput = crate::buckets::head_bucket;
+    delete_bucket "DeleteBucket": DeleteBucketInput => DeleteBucketOutput = crate::buckets::delete_bucket;
+    list_buckets "ListBuckets": ListBucketsInput => ListBucketsOutput = crate::buckets::list_buckets;
+    get_bucket_location "GetBucketLocation": GetBucketLocationInput => GetBucketLocationOutput = crate::buckets::get_bucket_location;
+    get_bucket_versioning "GetBucketVersioning": GetBucketVersioningInput => GetBucketVersioningOutput = crate::config::get_bucket_versioning;
+    put_bucket_versioning "PutBucketVersioning": PutBucketVersioningInput => PutBucketVersioningOutput = crate::config::put_bucket_versioning;
+    get_bucket_encryption "GetBucketEncryption": GetBucketEncryptionInput => GetBucketEncryptionOutput = crate::config::get_bucket_encryption;
+    put_bucket_encryption "PutBucketEncryption": PutBucketEncryptionInput => PutBucketEncryptionOutput = crate::config::put_bucket_encryption;
+    delete_bucket_encryption "DeleteBucketEncryption": DeleteBucketEncryptionInput => DeleteBucketEncryptionOutput = crate::config::delete_bucket_encryption;
+    get_bucket_policy "GetBucketPolicy": GetBucketPolicyInput => GetBucketPolicyOutput = crate::config::get_bucket_policy;
+    put_bucket_policy "PutBucketPolicy": PutBucketPolicyInput => PutBucketPolicyOutput = crate::config::put_bucket_policy;
+    delete_bucket_policy "DeleteBucketPolicy": DeleteBucketPolicyInput => DeleteBucketPolicyOutput = crate::config::delete_bucket_policy;
+    get_bucket_policy_status "GetBucketPolicyStatus": GetBucketPolicyStatusInput => GetBucketPolicyStatusOutput = crate::config::get_bucket_policy_status;
+    get_public_access_block "GetPublicAccessBlock": GetPublicAccessBlockInput => GetPublicAccessBlockOutput = crate::config::get_public_access_block;
+    put_public_access_block "PutPublicAccessBlock": PutPublicAccessBlockInput => PutPublicAccessBlockOutput = crate::config::put_public_access_block;
+    delete_public_access_block "DeletePublicAccessBlock": DeletePublicAccessBlockInput => DeletePublicAccessBlockOutput = crate::config::delete_public_access_block;
+    get_bucket_ownership_controls "GetBucketOwnershipControls": GetBucketOwnershipControlsInput => GetBucketOwnershipControlsOutput = crate::config::get_bucket_ownership_controls;
+    put_bucket_ownership_controls "PutBucketOwnershipControls": PutBucketOwnershipControlsInput => PutBucketOwnershipControlsOutput = crate::config::put_bucket_ownership_controls;
+    delete_bucket_ownership_controls "DeleteBucketOwnershipControls": DeleteBucketOwnershipControlsInput => DeleteBucketOwnershipControlsOutput = crate::config::delete_bucket_ownership_controls;
+    get_bucket_cors "GetBucketCors": GetBucketCorsInput => GetBucketCorsOutput = crate::config::get_bucket_cors;
+    put_bucket_cors "PutBucketCors": PutBucketCorsInput => PutBucketCorsOutput = crate::config::put_bucket_cors;
+    delete_bucket_cors "DeleteBucketCors": DeleteBucketCorsInput => DeleteBucketCorsOutput = crate::config::delete_bucket_cors;
+    get_bucket_tagging "GetBucketTagging": GetBucketTaggingInput => GetBucketTaggingOutput = crate::config::get_bucket_tagging;
+    put_bucket_tagging "PutBucketTagging": PutBucketTaggingInput => PutBucketTaggingOutput = crate::config::put_bucket_tagging;
+    delete_bucket_tagging "DeleteBucketTagging": DeleteBucketTaggingInput => DeleteBucketTaggingOutput = crate::config::delete_bucket_tagging;
+    get_bucket_acl "GetBucketAcl": GetBucketAclInput => GetBucketAclOutput = crate::config::get_bucket_acl;
+    put_bucket_acl "PutBucketAcl": PutBucketAclInput => PutBucketAclOutput = crate::config::put_bucket_acl;
+    list_objects "ListObjects": ListObjectsInput => ListObjectsOutput = crate::listing::list_objects;
+    list_objects_v2 "ListObjectsV2": ListObjectsV2Input => ListObjectsV2Output = crate::listing::list_objects_v2;
+    list_object_versions "ListObjectVersions": ListObjectVersionsInput => ListObjectVersionsOutput = crate::listing::list_object_versions;
+    list_multipart_uploads "ListMultipartUploads": ListMultipartUploadsInput => ListMultipartUploadsOutput = crate::multipart::list_multipart_uploads;
+    put_object "PutObject": PutObjectInput => PutObjectOutput = crate::objects::put_object;
+    get_object "GetObject": GetObjectInput => GetObjectOutput = crate::objects::get_object;
+    head_object "HeadObject": HeadObjectInput => HeadObjectOutput = crate::objects::head_object;
+    delete_object "DeleteObject": DeleteObjectInput => DeleteObjectOutput = crate::objects::delete_object;
+    delete_objects "DeleteObjects": DeleteObjectsInput => DeleteObjectsOutput = crate::objects::delete_objects;
+    copy_object "CopyObject": CopyObjectInput => CopyObjectOutput = crate::objects::copy_object;
+    get_object_tagging "GetObjectTagging": GetObjectTaggingInput => GetObjectTaggingOutput = crate::objects::get_object_tagging;
+    put_object_tagging "PutObjectTagging": PutObjectTaggingInput => PutObjectTaggingOutput = crate::objects::put_object_tagging;
+    delete_object_tagging "DeleteObjectTagging": DeleteObjectTaggingInput => DeleteObjectTaggingOutput = crate::objects::delete_object_tagging;
+    get_object_attributes "GetObjectAttributes": GetObjectAttributesInput => GetObjectAttributesOutput = crate::objects::get_object_attributes;
+    get_object_acl "GetObjectAcl": GetObjectAclInput => GetObjectAclOutput = crate::objects::get_object_acl;
+    put_object_acl "PutObjectAcl": PutObjectAclInput => PutObjectAclOutput = crate::objects::put_object_acl;
+    create_multipart_upload "CreateMultipartUpload": CreateMultipartUploadInput => CreateMultipartUploadOutput = crate::multipart::create_multipart_upload;
+    upload_part "UploadPart": UploadPartInput => UploadPartOutput = crate::multipart::upload_part;
+    upload_part_copy "UploadPartCopy": UploadPartCopyInput => UploadPartCopyOutput = crate::multipart::upload_part_copy;
+    complete_multipart_upload "CompleteMultipartUpload": CompleteMultipartUploadInput => CompleteMultipartUploadOutput = crate::multipart::complete_multipart_upload;
+    abort_multipart_upload "AbortMultipartUpload": AbortMultipartUploadInput => AbortMultipartUploadOutput = crate::multipart::abort_multipart_upload;
+    list_parts "ListParts": ListPartsInput => ListPartsOutput = crate::multipart::list_parts;
 }

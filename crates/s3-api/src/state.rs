@@ -108,6 +108,8 @@ pub(crate) struct State {
     pub arrival: Option<Arrival>,
     /// What the request's one authentication mechanism claims (`None`: anonymous or a POST form).
     pub claims: Option<Claims>,
+    /// The AWS operation the router matched; s3s must agree.
+    pub operation: &'static str,
     pub signed_by: Option<SignedBy>,
     /// Built by the access check once the caller is known.
     pub ctx: Option<RequestContext>,
@@ -128,10 +130,11 @@ pub(crate) struct State {
 pub(crate) struct RequestState(Arc<Mutex<State>>);
 
 impl RequestState {
-    pub(crate) fn new(arrival: Arrival, claims: Option<Claims>) -> Self {
+    pub(crate) fn new(arrival: Arrival, claims: Option<Claims>, operation: &'static str) -> Self {
         let state = State {
             arrival: Some(arrival),
             claims,
+            operation,
             ..State::default()
         };
         RequestState(Arc::new(Mutex::new(state)))

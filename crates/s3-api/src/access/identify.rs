@@ -15,11 +15,12 @@ impl Access {
     pub(super) fn identify(&self, cx: &mut S3AccessContext<'_>) -> Result<(), ApiError> {
         let state = RequestState::of(cx.extensions_mut())?;
         let operation = cx.s3_op().name();
-        let (arrival, claims) = {
+        let (arrival, claims, expected) = {
             let mut s = state.lock();
             s.record.operation = operation.to_owned();
-            (s.arrival.clone(), s.claims.clone())
+            (s.arrival.clone(), s.claims.clone(), s.operation)
         };
+        crate::route::check_same(expected, operation)?;
         let arrival = arrival.ok_or_else(|| ApiError::internal("arrival missing"))?;
 
         let (caller, signed_by) = match cx.credentials() {
