@@ -291,3 +291,194 @@ def test_the_committed_route_table_covers_the_pinned_model():
     model = Loader().load_service_model("s3", "service-2")
     missing = sorted(set(model["operations"]) - table)
     assert not missing, f"regenerate the route table with scripts/gen-s3-routes: {missing}"
+
+
+# --- Every key of a multi-object request goes through the one authorization function ------------------------
+
+
+def other_account(server):
+    created = json.loads(server.coffer("account", "create", "--name", unique("acct"),
+                                       "--data-dir", str(server.data_dir), "--json").stdout)
+    return created["account_id"], (created["access_key_id"], created["secret_access_key"])
+
+
+def anonymous_s3(server):
+    return boto3.client("s3", endpoint_url=server.endpoint, region_name=REGION,
+                        config=botocore.config.Config(signature_version=botocore.UNSIGNED,
+                                                      retries={"max_attempts": 1}))
+
+
+def test_anonymous_multi_delete_obeys_restrict_public_buckets(server):
+    """The review's bypass: with a public Delete grant and RestrictPublicBuckets on, an anonymous DELETE was
+    refused but an anonymous multi-delete removed the objects (it evaluated the raw bucket policy)."""
+    s3 = server.client("s3")
+    b = unique("rpb")
+    s3.create_bucket(Bucket=b)
+    s3.put_object(Bucket=b, Key="a", Body=b"a")
+    s3.put_object(Bucket=b, Key="b", Body=b"b")
+    s3.put_public_access_block(Bucket=b, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": False, "RestrictPublicBuckets": False})
+    put_policy(s3, b, [{"Effect": "Allow", "Principal": "*", "Action": "s3:DeleteObject",
+                        "Resource": f"arn:aws:s3:::{b}/*"}])
+    s3.put_public_access_block(Bucket=b, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+    anon = anonymous_s3(server)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        anon.delete_object(Bucket=b, Key="a")
+    assert e.value.response["Error"]["Code"] == "AccessDenied"
+    out = anon.delete_objects(Bucket=b, Delete={"Objects": [{"Key": "a"}, {"Key": "b"}]})
+    assert not out.get("Deleted"), out
+    assert sorted(x["Code"] for x in out["Errors"]) == ["AccessDenied", "AccessDenied"]
+    assert s3.get_object(Bucket=b, Key="a")["Body"].read() == b"a"
+    assert s3.get_object(Bucket=b, Key="b")["Body"].read() == b"b"
+
+
+def test_multi_delete_obeys_existing_object_tag_and_request_condition_denies(server):
+    s3 = server.client("s3")
+    b = unique("tagdel")
+    s3.create_bucket(Bucket=b)
+    s3.put_object(Bucket=b, Key="keep", Body=b"k", Tagging="retain=yes")
+    s3.put_object(Bucket=b, Key="free", Body=b"f")
+    put_policy(s3, b, [
+        {"Sid": "KeepTagged", "Effect": "Deny", "Principal": "*", "Action": "s3:DeleteObject",
+         "Resource": f"arn:aws:s3:::{b}/*", "Condition": {"StringEquals": {"s3:ExistingObjectTag/retain": "yes"}}},
+        {"Sid": "OnlyHeaderAuth", "Effect": "Deny", "Principal": "*", "Action": "s3:DeleteObject",
+         "Resource": f"arn:aws:s3:::{b}/q/*", "Condition": {"StringEquals": {"s3:authType": "REST-HEADER"}}},
+    ])
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.delete_object(Bucket=b, Key="keep")
+    assert e.value.response["Error"]["Code"] == "AccessDenied"
+    out = s3.delete_objects(Bucket=b, Delete={"Objects": [{"Key": "keep"}, {"Key": "free"}]})
+    assert [x["Key"] for x in out.get("Deleted", [])] == ["free"], out
+    assert [(x["Key"], x["Code"]) for x in out["Errors"]] == [("keep", "AccessDenied")]
+    assert s3.get_object(Bucket=b, Key="keep")["Body"].read() == b"k"
+    # A request condition key (s3:authType) applies to each key of the multi-delete too.
+    s3.put_object(Bucket=b, Key="q/x", Body=b"x")
+    out = s3.delete_objects(Bucket=b, Delete={"Objects": [{"Key": "q/x"}]})
+    assert [(x["Key"], x["Code"]) for x in out["Errors"]] == [("q/x", "AccessDenied")], out
+    s3.delete_bucket_policy(Bucket=b)
+
+
+def test_multi_delete_honours_the_expected_bucket_owner(server):
+    s3 = server.client("s3")
+    b = unique("ebo")
+    s3.create_bucket(Bucket=b)
+    s3.put_object(Bucket=b, Key="a", Body=b"a")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.delete_objects(Bucket=b, Delete={"Objects": [{"Key": "a"}]}, ExpectedBucketOwner="111122223333")
+    assert e.value.response["Error"]["Code"] == "AccessDenied"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.get_object(Bucket=b, Key="a", ExpectedBucketOwner="111122223333")
+    assert e.value.response["Error"]["Code"] == "AccessDenied"
+    me = server.client("sts").get_caller_identity()["Account"]
+    assert s3.get_object(Bucket=b, Key="a", ExpectedBucketOwner=me)["Body"].read() == b"a"
+    # The copy source is checked against x-amz-source-expected-bucket-owner.
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.copy_object(Bucket=b, Key="c", CopySource={"Bucket": b, "Key": "a"}, ExpectedSourceBucketOwner="111122223333")
+    assert e.value.response["Error"]["Code"] == "AccessDenied"
+    s3.copy_object(Bucket=b, Key="c", CopySource={"Bucket": b, "Key": "a"}, ExpectedSourceBucketOwner=me)
+
+
+# --- Only the owner's account manages a bucket's policy; the owner's root can never be locked out ----------
+
+
+def test_another_account_cannot_take_over_a_bucket_policy(server):
+    """The review's takeover: A's policy granted B s3:*, B replaced it with one denying everyone but B."""
+    s3 = server.client("s3")
+    b = unique("takeover")
+    s3.create_bucket(Bucket=b)
+    b_account, b_keys = other_account(server)
+    put_policy(s3, b, [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{b_account}:root"}, "Action": "s3:*",
+                        "Resource": [f"arn:aws:s3:::{b}", f"arn:aws:s3:::{b}/*"]}])
+    other = server.client("s3", *b_keys)
+    lockout = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "NotPrincipal": {"AWS": f"arn:aws:iam::{b_account}:root"}, "Action": "s3:*",
+         "Resource": [f"arn:aws:s3:::{b}", f"arn:aws:s3:::{b}/*"]}]})
+    for call in [lambda: other.put_bucket_policy(Bucket=b, Policy=lockout),
+                 lambda: other.get_bucket_policy(Bucket=b),
+                 lambda: other.delete_bucket_policy(Bucket=b),
+                 lambda: other.put_public_access_block(Bucket=b, PublicAccessBlockConfiguration={
+                     "BlockPublicAcls": False, "IgnorePublicAcls": False, "BlockPublicPolicy": False,
+                     "RestrictPublicBuckets": False}),
+                 lambda: other.delete_public_access_block(Bucket=b),
+                 lambda: other.put_bucket_ownership_controls(Bucket=b, OwnershipControls={
+                     "Rules": [{"ObjectOwnership": "ObjectWriter"}]}),
+                 lambda: other.delete_bucket_ownership_controls(Bucket=b)]:
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call()
+        assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 405, e.value.response
+        assert e.value.response["Error"]["Code"] == "MethodNotAllowed"
+    # B still has what the policy grants on objects.
+    other.put_object(Bucket=b, Key="from-b", Body=b"b")
+    assert s3.get_bucket_policy(Bucket=b)["Policy"]
+    assert s3.get_public_access_block(Bucket=b)["PublicAccessBlockConfiguration"]["BlockPublicPolicy"]
+
+
+def test_the_owner_root_always_manages_the_bucket_policy(server):
+    s3 = server.client("s3")
+    b = unique("lockout")
+    s3.create_bucket(Bucket=b)
+    me = server.client("sts").get_caller_identity()["Account"]
+    put_policy(s3, b, [{"Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                        "Resource": [f"arn:aws:s3:::{b}", f"arn:aws:s3:::{b}/*"]}])
+    with pytest.raises(botocore.exceptions.ClientError):
+        s3.put_object(Bucket=b, Key="x", Body=b"x")
+    assert "Deny" in s3.get_bucket_policy(Bucket=b)["Policy"]
+    s3.delete_bucket_policy(Bucket=b)
+    s3.put_object(Bucket=b, Key="x", Body=b"x")
+    # An IAM user of the owner's account with s3:* is still bound by the deny (only root is exempt).
+    iam = server.client("iam")
+    user = unique("admin")
+    iam.create_user(UserName=user)
+    iam.put_user_policy(UserName=user, PolicyName="all", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+    k = iam.create_access_key(UserName=user)["AccessKey"]
+    admin = server.client("s3", k["AccessKeyId"], k["SecretAccessKey"])
+    put_policy(s3, b, [{"Effect": "Deny", "Principal": {"AWS": f"arn:aws:iam::{me}:user/{user}"}, "Action": "s3:*",
+                        "Resource": [f"arn:aws:s3:::{b}", f"arn:aws:s3:::{b}/*"]}])
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        admin.delete_bucket_policy(Bucket=b)
+    assert e.value.response["Error"]["Code"] == "AccessDenied"
+    s3.delete_bucket_policy(Bucket=b)
+
+
+# --- A missing key is 404 only for callers that may list the bucket ------------------------------------------
+
+
+def test_missing_keys_are_access_denied_without_list_bucket(server):
+    s3 = server.client("s3")
+    b = unique("exist")
+    s3.create_bucket(Bucket=b)
+    s3.put_object(Bucket=b, Key="here", Body=b"h")
+    iam = server.client("iam")
+    user = unique("reader")
+    iam.create_user(UserName=user)
+    iam.put_user_policy(UserName=user, PolicyName="read", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectTagging"],
+                                                 "Resource": f"arn:aws:s3:::{b}/*"}]}))
+    k = iam.create_access_key(UserName=user)["AccessKey"]
+    reader = server.client("s3", k["AccessKeyId"], k["SecretAccessKey"])
+    assert reader.get_object(Bucket=b, Key="here")["Body"].read() == b"h"
+    for call in [lambda: reader.get_object(Bucket=b, Key="nothere"),
+                 lambda: reader.get_object_tagging(Bucket=b, Key="nothere")]:
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call()
+        assert e.value.response["Error"]["Code"] == "AccessDenied", e.value.response
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        reader.head_object(Bucket=b, Key="nothere")
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    # Anonymous callers of a bucket that grants public reads (but not listing) learn nothing either.
+    s3.put_public_access_block(Bucket=b, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": False, "RestrictPublicBuckets": False})
+    put_policy(s3, b, [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                        "Resource": f"arn:aws:s3:::{b}/*"}])
+    assert raw(server, "GET", f"/{b}/here")[0] == 200
+    status, _, body = raw(server, "GET", f"/{b}/nothere")
+    assert status == 403 and error_code(body) == "AccessDenied", body
+    # With s3:ListBucket the truth: 404.
+    iam.put_user_policy(UserName=user, PolicyName="list", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket",
+                                                 "Resource": f"arn:aws:s3:::{b}"}]}))
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        reader.get_object(Bucket=b, Key="nothere")
+    assert e.value.response["Error"]["Code"] == "NoSuchKey"

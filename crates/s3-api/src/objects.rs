@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::sync::Mutex;
 use std::task::{Context, Poll};
 
-use api::{ApiError, Check, ResourcePolicy};
+use api::ApiError;
 use bytes::Bytes;
 use objects::{
     ByteRange, ChecksumAlgorithm as Alg, ObjectError, ObjectInfo, ObjectMetadata, ObjectStream,
@@ -255,6 +255,32 @@ fn byte_range(r: Option<&Range>) -> Option<ByteRange> {
     })
 }
 
+/// An engine error about the object a request names, as S3 answers it to this caller: a missing key, a
+/// missing version or a delete marker is reported (404 or 405, with the delete-marker headers) only to a
+/// caller allowed `s3:ListBucket` on the bucket; anyone else gets 403 AccessDenied, so reads cannot probe
+/// which keys exist.
+pub(crate) fn missing<T>(
+    shared: &Shared,
+    op: &Op<T>,
+    bucket: &str,
+    version: Option<&str>,
+    e: ObjectError,
+) -> ApiError {
+    let about_existence = matches!(
+        e,
+        ObjectError::NoSuchKey { .. }
+            | ObjectError::NoSuchVersion
+            | ObjectError::MethodNotAllowed {
+                delete_marker: true
+            }
+    );
+    if about_existence && !crate::access::may_list(shared, &op.state, bucket) {
+        return crate::error::access_denied();
+    }
+    note_delete_marker(&op.state, &e, version);
+    from_object(e)
+}
+
 /// Records `x-amz-delete-marker` / `x-amz-version-id` for an error about a delete marker.
 fn note_delete_marker(
     op_state: &crate::state::RequestState,
@@ -494,13 +520,10 @@ pub(crate) async fn get_object(
         i.if_unmodified_since.as_ref(),
     );
     let version = i.version_id.as_deref();
-    let info = match shared.objects.head_object(&bucket.name, &i.key, version) {
-        Ok(info) => info,
-        Err(e) => {
-            note_delete_marker(&op.state, &e, version);
-            return Err(from_object(e));
-        }
-    };
+    let info = shared
+        .objects
+        .head_object(&bucket.name, &i.key, version)
+        .map_err(|e| missing(shared, &op, &bucket.name, version, e))?;
     conditions.check(&info).map_err(from_object)?;
     let range = requested_range(&info, i.part_number, i.range.as_ref())?;
     let key = shared
@@ -580,13 +603,10 @@ pub(crate) async fn head_object(
     let i = &op.input;
     let sse = sse_request(&op.headers);
     let version = i.version_id.as_deref();
-    let info = match shared.objects.head_object(&bucket.name, &i.key, version) {
-        Ok(info) => info,
-        Err(e) => {
-            note_delete_marker(&op.state, &e, version);
-            return Err(from_object(e));
-        }
-    };
+    let info = shared
+        .objects
+        .head_object(&bucket.name, &i.key, version)
+        .map_err(|e| missing(shared, &op, &bucket.name, version, e))?;
     let conditions = read_conditions(
         &op.headers,
         i.if_modified_since.as_ref(),
@@ -647,42 +667,21 @@ pub(crate) async fn delete_objects(
         return Err(crate::error::malformed_xml());
     }
     let quiet = i.delete.quiet.unwrap_or(false);
-    let policy = match &bucket.policy {
-        Some(raw) => Some(std::sync::Arc::new(
-            policy::Policy::parse(raw, policy::PolicyKind::Resource).map_err(ApiError::internal)?,
-        )),
-        None => None,
-    };
     let mut deleted = Vec::new();
     let mut errors = Vec::new();
     for obj in &i.delete.objects {
         let version = obj.version_id.as_deref();
-        let action = if version.is_some() {
-            "s3:DeleteObjectVersion"
-        } else {
-            "s3:DeleteObject"
-        };
-        let mut context = Vec::new();
-        if let Some(v) = version {
-            context.push(("s3:VersionId".to_owned(), vec![v.to_owned()]));
-        }
-        let check = Check {
-            action: action.into(),
-            resource: format!("arn:aws:s3:::{}/{}", bucket.name, obj.key),
-            resource_account: bucket.owner.clone(),
-            resource_policy: policy.clone().map(|policy| ResourcePolicy {
-                policy,
-                required: false,
-            }),
-            context,
-            granted: false,
-        };
-        let result = match shared
-            .core
-            .authorize(crate::access::S3_DENIAL, &op.ctx, &[check])
-        {
+        // The same need, through the same function, as a DeleteObject of this key.
+        let need = crate::access::object::read(
+            "s3:DeleteObject",
+            "s3:DeleteObjectVersion",
+            &bucket.name,
+            &obj.key,
+            version,
+        );
+        let result = match crate::access::decide(shared, &op.state, &[need], false) {
             Err(e) => Err(e),
-            Ok(_proof) => shared
+            Ok(_decision) => shared
                 .objects
                 .delete_object(&bucket.name, &obj.key, version, &bucket.owner)
                 .await
@@ -745,7 +744,7 @@ pub(crate) async fn open_copy_source<T>(
     let info = shared
         .objects
         .head_object(bucket, key, version)
-        .map_err(from_object)?;
+        .map_err(|e| missing(shared, op, bucket, version, e))?;
     let source_key = shared
         .keys
         .key_for_get(
@@ -862,7 +861,7 @@ pub(crate) async fn get_object_tagging(
     let (v, tags) = shared
         .objects
         .object_tagging(&i.bucket, &i.key, i.version_id.as_deref())
-        .map_err(from_object)?;
+        .map_err(|e| missing(shared, &op, &i.bucket, i.version_id.as_deref(), e))?;
     Ok(S3Response::new(GetObjectTaggingOutput {
         tag_set: crate::config::tagging_of(&tags),
         version_id: version_out(v),
@@ -879,7 +878,7 @@ pub(crate) async fn put_object_tagging(
         .objects
         .put_object_tagging(&i.bucket, &i.key, i.version_id.as_deref(), tags)
         .await
-        .map_err(from_object)?;
+        .map_err(|e| missing(shared, &op, &i.bucket, i.version_id.as_deref(), e))?;
     Ok(S3Response::new(PutObjectTaggingOutput {
         version_id: version_out(v),
     }))
@@ -894,7 +893,7 @@ pub(crate) async fn delete_object_tagging(
         .objects
         .delete_object_tagging(&i.bucket, &i.key, i.version_id.as_deref())
         .await
-        .map_err(from_object)?;
+        .map_err(|e| missing(shared, &op, &i.bucket, i.version_id.as_deref(), e))?;
     Ok(S3Response::with_status(
         DeleteObjectTaggingOutput {
             version_id: version_out(v),
@@ -912,7 +911,7 @@ pub(crate) async fn get_object_attributes(
     let info = shared
         .objects
         .head_object(&bucket.name, &i.key, i.version_id.as_deref())
-        .map_err(from_object)?;
+        .map_err(|e| missing(shared, &op, &bucket.name, i.version_id.as_deref(), e))?;
     shared
         .keys
         .describe(&info.descriptor, &sse_request(&op.headers))?;
@@ -999,7 +998,7 @@ pub(crate) async fn get_object_acl(
     shared
         .objects
         .head_object(&bucket.name, &i.key, i.version_id.as_deref())
-        .map_err(from_object)?;
+        .map_err(|e| missing(shared, &op, &bucket.name, i.version_id.as_deref(), e))?;
     let (owner, grants) = crate::config::owner_full_control(&bucket.owner);
     Ok(S3Response::new(GetObjectAclOutput {
         grants: Some(grants),
@@ -1017,7 +1016,7 @@ pub(crate) async fn put_object_acl(
     shared
         .objects
         .head_object(&bucket.name, &i.key, i.version_id.as_deref())
-        .map_err(from_object)?;
+        .map_err(|e| missing(shared, &op, &bucket.name, i.version_id.as_deref(), e))?;
     let grants = i.grant_full_control.is_some()
         || i.grant_read.is_some()
         || i.grant_read_acp.is_some()

@@ -111,6 +111,9 @@ pub(crate) struct State {
     /// The AWS operation the router matched; s3s must agree.
     pub operation: &'static str,
     pub signed_by: Option<SignedBy>,
+    /// The condition keys every check of this request carries (`s3:authType`, `s3:signatureversion`,
+    /// `s3:signatureAge`, `s3:x-amz-content-sha256`), built once by the access check.
+    pub request_keys: crate::access::conditions::Keys,
     /// Built by the access check once the caller is known.
     pub ctx: Option<RequestContext>,
     /// Set by the per-operation hook; taken by the operation.

@@ -115,8 +115,18 @@ impl Access {
             ctx.source_account = sub.source_account;
             ctx.via = sub.via;
         }
+        let request_keys = super::conditions::request_keys(
+            signed_by,
+            claims
+                .as_ref()
+                .map_or("AWS4-HMAC-SHA256", |c| c.signature_version()),
+            ctx.signature_age_ms,
+            None,
+            cx.headers(),
+        );
         let mut s = state.lock();
         s.signed_by = Some(signed_by);
+        s.request_keys = request_keys;
         s.ctx = Some(ctx);
         Ok(())
     }

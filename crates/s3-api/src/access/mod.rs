@@ -28,7 +28,7 @@ use s3s::{S3Request, S3Result};
 
 use crate::error::to_s3;
 use crate::front::Shared;
-use crate::state::{RequestState, SignedBy};
+use crate::state::RequestState;
 use conditions::Keys;
 
 /// How S3 words a denial.
@@ -48,6 +48,11 @@ pub(crate) struct Need {
     pub context: Keys,
     /// The object whose tags become `s3:ExistingObjectTag/<k>` (key, version id), if any policy asks.
     pub existing_object: Option<(String, Option<String>)>,
+    /// This need reads the source of a copy (`x-amz-source-expected-bucket-owner` applies, not
+    /// `x-amz-expected-bucket-owner`).
+    pub copy_source: bool,
+    /// The account the caller expects to own the bucket; another owner is AccessDenied.
+    pub expected_owner: Option<String>,
 }
 
 impl Need {
@@ -58,6 +63,8 @@ impl Need {
             key: None,
             context: Keys::new(),
             existing_object: None,
+            copy_source: false,
+            expected_owner: None,
         }
     }
 
@@ -70,6 +77,12 @@ impl Need {
 
     pub(crate) fn with(mut self, context: Keys) -> Need {
         self.context.extend(context);
+        self
+    }
+
+    /// Marks the need as reading a copy source.
+    pub(crate) fn of_copy_source(mut self) -> Need {
+        self.copy_source = true;
         self
     }
 
@@ -141,166 +154,260 @@ impl PolicyCache {
     }
 }
 
+/// The S3 actions only identities of the bucket owner's account may perform, whatever a bucket policy grants
+/// another account: AWS's rule for the bucket policy calls (a caller that is allowed but outside the account
+/// gets 405), which coffer extends to the two settings that decide whether a policy or an ACL may make the
+/// bucket public (Block Public Access and Object Ownership), where AWS says nothing.
+const OWNER_ACCOUNT_ONLY: [&str; 5] = [
+    "s3:GetBucketPolicy",
+    "s3:PutBucketPolicy",
+    "s3:DeleteBucketPolicy",
+    "s3:PutBucketPublicAccessBlock",
+    "s3:PutBucketOwnershipControls",
+];
+
+/// The actions the bucket owner's root user may always perform, even against an explicit deny, so that no
+/// policy can lock the owner out of their own bucket (AWS's rule).
+const OWNER_ROOT_ALWAYS: [&str; 3] = [
+    "s3:GetBucketPolicy",
+    "s3:PutBucketPolicy",
+    "s3:DeleteBucketPolicy",
+];
+
+/// What [`decide`] found out while authorizing.
+pub(crate) struct Decision {
+    pub proof: api::Authorized,
+    /// Every bucket a need named, as loaded for the decision.
+    pub buckets: HashMap<String, Bucket>,
+    /// The resources, for the audit event.
+    pub resources: Vec<audit::Resource>,
+}
+
+/// The one authorization function of S3. Every permission a request needs goes through it: the checks of
+/// each operation's hook, each key of a multi-object delete, every copy source, and the `s3:ListBucket`
+/// question that decides whether a missing key is reported as missing.
+///
+/// For each need it loads the bucket, applies `x-amz-expected-bucket-owner`, takes the bucket policy as it
+/// applies to this caller (Block Public Access's RestrictPublicBuckets), adds the request's condition keys
+/// (`s3:authType`, `s3:signatureversion`, `s3:signatureAge`, `s3:x-amz-content-sha256`, the global keys) and
+/// the need's own, fetches `s3:ExistingObjectTag/*` when a policy asks, applies the owner-account rules, and
+/// evaluates everything through [`api::Core::authorize`].
+pub(crate) fn decide(
+    shared: &Shared,
+    state: &RequestState,
+    needs: &[Need],
+    account_level: bool,
+) -> Result<Decision, ApiError> {
+    let ctx = state.ctx()?;
+    let request_keys = state.lock().request_keys.clone();
+    let mut buckets: HashMap<String, Bucket> = HashMap::new();
+    let mut resources = Vec::new();
+    let mut checks = Vec::with_capacity(needs.len());
+    let mut outside_owner_account = false;
+    for need in needs {
+        let mut context = request_keys.clone();
+        context.extend(need.context.iter().cloned());
+        if account_level {
+            let mut check = Check::own(need.action, need.resource(), &ctx.caller.account);
+            check.context = context;
+            checks.push(check);
+            continue;
+        }
+        if !buckets.contains_key(&need.bucket) {
+            let b = shared
+                .objects
+                .head_bucket(&need.bucket)
+                .map_err(crate::error::from_object)?;
+            buckets.insert(need.bucket.clone(), b);
+        }
+        let bucket = &buckets[&need.bucket];
+        if need
+            .expected_owner
+            .as_deref()
+            .is_some_and(|owner| owner != bucket.owner)
+        {
+            return Err(crate::error::access_denied());
+        }
+        resources.push(audit::Resource {
+            resource_type: if need.key.is_some() {
+                "AWS::S3::Object".into()
+            } else {
+                "AWS::S3::Bucket".into()
+            },
+            arn: need.resource(),
+            account_id: bucket.owner.clone(),
+        });
+        let owner_account = ctx.caller.account == bucket.owner
+            && !matches!(
+                ctx.caller.kind,
+                CallerKind::Anonymous | CallerKind::Service { .. }
+            );
+        if OWNER_ACCOUNT_ONLY.contains(&need.action) && !owner_account {
+            outside_owner_account = true;
+        }
+        if owner_account
+            && matches!(ctx.caller.kind, CallerKind::Root)
+            && OWNER_ROOT_ALWAYS.contains(&need.action)
+        {
+            // The owner's root may always manage the bucket policy: no check to fail.
+            continue;
+        }
+        let resource_policy = effective_policy(shared, bucket, &ctx.caller)?;
+        if let Some((key, version)) = &need.existing_object {
+            if policies_mention(
+                shared,
+                &ctx.caller,
+                resource_policy.as_deref(),
+                "s3:existingobjecttag/",
+            )? {
+                if let Ok((_, tags)) =
+                    shared
+                        .objects
+                        .object_tagging(&bucket.name, key, version.as_deref())
+                {
+                    conditions::existing_tags(&tags, &mut context);
+                }
+            }
+        }
+        checks.push(Check {
+            action: need.action.to_owned(),
+            resource: need.resource(),
+            resource_account: bucket.owner.clone(),
+            resource_policy: resource_policy.map(|policy| ResourcePolicy {
+                policy,
+                required: false,
+            }),
+            context,
+            granted: false,
+        });
+    }
+    resources.dedup_by(|a, b| a.arn == b.arn);
+    let proof = shared.core.authorize(S3_DENIAL, &ctx, &checks)?;
+    if outside_owner_account {
+        // Allowed by the policies, but only the owner's account may do this: S3's 405.
+        return Err(ApiError::new(
+            405,
+            "MethodNotAllowed",
+            "The specified method is not allowed against this resource.",
+        ));
+    }
+    Ok(Decision {
+        proof,
+        buckets,
+        resources,
+    })
+}
+
+/// Whether the caller may list `bucket` (`s3:ListBucket`): S3 tells a caller that may not whether a key
+/// exists by answering 403 instead of 404.
+pub(crate) fn may_list(shared: &Shared, state: &RequestState, bucket: &str) -> bool {
+    decide(
+        shared,
+        state,
+        &[Need::bucket("s3:ListBucket", bucket)],
+        false,
+    )
+    .is_ok()
+}
+
 impl Access {
     /// Authorizes an operation's plan and stores the proof and the bucket in the request state.
-    async fn authorize(
+    fn authorize(
         &self,
         ext: &http::Extensions,
         headers: &http::HeaderMap,
         plan: Result<OpPlan, ApiError>,
     ) -> Result<(), ApiError> {
         let state = RequestState::of(ext)?;
-        let plan = plan?;
+        let mut plan = plan?;
         state.lock().record.request_parameters = plan.params.clone();
-        let ctx = state.ctx()?;
-        let (signed_by, signature_version) = {
-            let s = state.lock();
-            (
-                s.signed_by.unwrap_or(SignedBy::Anonymous),
-                s.claims
-                    .as_ref()
-                    .map_or("AWS4-HMAC-SHA256", |c| c.signature_version()),
-            )
-        };
-        let request_keys = conditions::request_keys(
-            signed_by,
-            signature_version,
-            ctx.signature_age_ms,
-            None,
-            headers,
-        );
-
-        let shared = &self.shared;
-        let mut buckets: HashMap<String, Bucket> = HashMap::new();
-        if let Some(name) = &plan.bucket {
-            if !plan.account_level {
-                let b = shared
-                    .objects
-                    .head_bucket(name)
-                    .map_err(crate::error::from_object)?;
-                buckets.insert(name.clone(), b);
+        let expected = conditions::header(headers, "x-amz-expected-bucket-owner");
+        let expected_source = conditions::header(headers, "x-amz-source-expected-bucket-owner");
+        for need in &mut plan.needs {
+            need.expected_owner = if need.copy_source {
+                expected_source
+            } else {
+                expected
             }
+            .map(str::to_owned);
         }
-        let mut resources = Vec::new();
-        let mut checks = Vec::with_capacity(plan.needs.len());
-        for need in &plan.needs {
-            let mut context = request_keys.clone();
-            context.extend(need.context.iter().cloned());
-            if plan.account_level {
-                let mut check = Check::own(need.action, need.resource(), &ctx.caller.account);
-                check.context = context;
-                checks.push(check);
-                continue;
-            }
-            if !buckets.contains_key(&need.bucket) {
-                let b = shared
-                    .objects
-                    .head_bucket(&need.bucket)
-                    .map_err(crate::error::from_object)?;
-                buckets.insert(need.bucket.clone(), b);
-            }
-            let bucket = &buckets[&need.bucket];
-            let resource_policy = self.effective_policy(bucket, &ctx.caller)?;
-            if let Some((key, version)) = &need.existing_object {
-                if self.policies_mention(
-                    &ctx.caller,
-                    resource_policy.as_deref(),
-                    "s3:existingobjecttag/",
-                )? {
-                    if let Ok((_, tags)) =
-                        shared
-                            .objects
-                            .object_tagging(&bucket.name, key, version.as_deref())
-                    {
-                        conditions::existing_tags(&tags, &mut context);
+        let mut decision = decide(&self.shared, &state, &plan.needs, plan.account_level)?;
+        // A plan may need nothing of the bucket itself (DeleteObjects authorizes each key later), but the
+        // bucket must exist and be the expected owner's.
+        if !plan.account_level {
+            if let Some(name) = &plan.bucket {
+                if !decision.buckets.contains_key(name) {
+                    let b = self
+                        .shared
+                        .objects
+                        .head_bucket(name)
+                        .map_err(crate::error::from_object)?;
+                    if expected.is_some_and(|owner| owner != b.owner) {
+                        return Err(crate::error::access_denied());
                     }
+                    decision.buckets.insert(name.clone(), b);
                 }
             }
-            resources.push(audit::Resource {
-                resource_type: if need.key.is_some() {
-                    "AWS::S3::Object".into()
-                } else {
-                    "AWS::S3::Bucket".into()
-                },
-                arn: need.resource(),
-                account_id: bucket.owner.clone(),
-            });
-            checks.push(Check {
-                action: need.action.to_owned(),
-                resource: need.resource(),
-                resource_account: bucket.owner.clone(),
-                resource_policy: resource_policy.map(|policy| ResourcePolicy {
-                    policy,
-                    required: false,
-                }),
-                context,
-                granted: false,
-            });
         }
-        resources.dedup_by(|a, b| a.arn == b.arn);
-        {
-            let mut s = state.lock();
-            s.record.resources = resources;
-            if let Some(name) = &plan.bucket {
-                s.bucket = buckets.get(name).cloned();
-            }
+        let mut s = state.lock();
+        s.record.resources = decision.resources;
+        if let Some(name) = &plan.bucket {
+            s.bucket = decision.buckets.remove(name);
         }
-        let proof = shared.core.authorize(S3_DENIAL, &ctx, &checks)?;
-        state.lock().proof = Some(proof);
+        s.proof = Some(decision.proof);
         Ok(())
     }
+}
 
-    /// The bucket policy as it applies to `caller`: RestrictPublicBuckets drops its public statements for
-    /// anonymous callers and callers outside the owner's account (AWS service principals keep them).
-    fn effective_policy(
-        &self,
-        bucket: &Bucket,
-        caller: &iam::Caller,
-    ) -> Result<Option<Arc<Policy>>, ApiError> {
-        let Some(raw) = &bucket.policy else {
-            return Ok(None);
-        };
-        let cached = self.shared.policies.get(&bucket.name, raw)?;
-        let restrict = bucket
-            .public_access_block
-            .is_some_and(|b| b.restrict_public_buckets);
-        let outsider = match caller.kind {
-            CallerKind::Service { .. } => false,
-            CallerKind::Anonymous => true,
-            _ => caller.account != bucket.owner,
-        };
-        if restrict && outsider && public::is_public_policy(&cached.full) {
-            return Ok(cached.restricted);
-        }
-        Ok(Some(cached.full))
+/// The bucket policy as it applies to `caller`: RestrictPublicBuckets drops its public statements for
+/// anonymous callers and callers outside the owner's account (AWS service principals keep them).
+fn effective_policy(
+    shared: &Shared,
+    bucket: &Bucket,
+    caller: &iam::Caller,
+) -> Result<Option<Arc<Policy>>, ApiError> {
+    let Some(raw) = &bucket.policy else {
+        return Ok(None);
+    };
+    let cached = shared.policies.get(&bucket.name, raw)?;
+    let restrict = bucket
+        .public_access_block
+        .is_some_and(|b| b.restrict_public_buckets);
+    let outsider = match caller.kind {
+        CallerKind::Service { .. } => false,
+        CallerKind::Anonymous => true,
+        _ => caller.account != bucket.owner,
+    };
+    if restrict && outsider && public::is_public_policy(&cached.full) {
+        return Ok(cached.restricted);
     }
+    Ok(Some(cached.full))
+}
 
-    /// Whether the caller's identity policies or the bucket policy mention a condition key (prefix, lower
-    /// case) — to fetch object tags only when some policy can use them.
-    fn policies_mention(
-        &self,
-        caller: &iam::Caller,
-        bucket_policy: Option<&Policy>,
-        key_prefix: &str,
-    ) -> Result<bool, ApiError> {
-        let mentions = |p: &Policy| {
-            p.statements().iter().any(|s| {
-                s.conditions()
-                    .iter()
-                    .any(|c| c.key().to_ascii_lowercase().starts_with(key_prefix))
-            })
-        };
-        if bucket_policy.is_some_and(mentions) {
-            return Ok(true);
-        }
-        let identity = self
-            .shared
-            .core
-            .iam()
-            .identity_policies(caller)
-            .map_err(ApiError::internal)?;
-        Ok(identity.iter().any(|p| mentions(p)))
+/// Whether the caller's identity policies or the bucket policy mention a condition key (prefix, lower
+/// case) — to fetch object tags only when some policy can use them.
+fn policies_mention(
+    shared: &Shared,
+    caller: &iam::Caller,
+    bucket_policy: Option<&Policy>,
+    key_prefix: &str,
+) -> Result<bool, ApiError> {
+    let mentions = |p: &Policy| {
+        p.statements().iter().any(|s| {
+            s.conditions()
+                .iter()
+                .any(|c| c.key().to_ascii_lowercase().starts_with(key_prefix))
+        })
+    };
+    if bucket_policy.is_some_and(mentions) {
+        return Ok(true);
     }
+    let identity = shared
+        .core
+        .iam()
+        .identity_policies(caller)
+        .map_err(ApiError::internal)?;
+    Ok(identity.iter().any(|p| mentions(p)))
 }
 
 /// Generates the S3Access impl: `check`, and one hook per supported operation calling its planner.
@@ -316,7 +423,6 @@ macro_rules! hooks {
                 async fn $op(&self, req: &mut S3Request<$input>) -> S3Result<()> {
                     let plan = $planner(&req.input, &req.headers);
                     self.authorize(&req.extensions, &req.headers, plan)
-                        .await
                         .map_err(to_s3)
                 }
             )*

@@ -43,9 +43,9 @@ fn plan(
     })
 }
 
-/// A read-side need: the versioned action and `s3:VersionId` when a version is named, and the object's
-/// existing tags for policies that ask.
-fn read(
+/// A need on an existing object: the versioned action and `s3:VersionId` when a version is named, and the
+/// object's existing tags for policies that ask (`s3:ExistingObjectTag/<k>`).
+pub(crate) fn read(
     action: &'static str,
     versioned: &'static str,
     bucket: &str,
@@ -184,8 +184,9 @@ pub(crate) fn delete_object(i: &DeleteObjectInput, h: &HeaderMap) -> Result<OpPl
     plan(&i.bucket, &i.key, h, vec![need])
 }
 
-/// DeleteObjects needs no permission of its own: every key is authorized separately by the operation, and
-/// refused keys are reported in the result as S3 does.
+/// DeleteObjects needs no permission of its own: the operation authorizes every key through
+/// [`super::decide`] exactly as DeleteObject would (`read` below), and reports refused keys in its result as
+/// S3 does.
 pub(crate) fn delete_objects(i: &DeleteObjectsInput, h: &HeaderMap) -> Result<OpPlan, ApiError> {
     let mut p = super::bucket::params(&i.bucket, h, Some("delete"));
     p["keys"] = json!(i
@@ -321,7 +322,8 @@ pub(crate) fn copy_object(i: &CopyObjectInput, h: &HeaderMap) -> Result<OpPlan, 
         &sk,
         sv.as_deref(),
     )
-    .with(copy_keys(h));
+    .with(copy_keys(h))
+    .of_copy_source();
     let mut dest_keys = write_keys(h);
     dest_keys.extend(copy_keys(h));
     let mut needs = vec![
@@ -347,7 +349,8 @@ pub(crate) fn upload_part_copy(i: &UploadPartCopyInput, h: &HeaderMap) -> Result
         &sk,
         sv.as_deref(),
     )
-    .with(copy_keys(h));
+    .with(copy_keys(h))
+    .of_copy_source();
     plan(
         &i.bucket,
         &i.key,
