@@ -10,6 +10,7 @@ mod chunked;
 mod error;
 mod mechanism;
 mod parse;
+mod post_policy;
 mod sign;
 mod v2;
 mod verify;
@@ -24,6 +25,9 @@ pub use chunked::{decode_aws_chunked, ChunkHeader, ChunkSigner, ChunkVerifier, T
 pub use error::{Error, MismatchDetails};
 pub use mechanism::{mechanism, Mechanism};
 pub use parse::{parse, AuthKind, ParsedAuth, MAX_PRESIGNED_EXPIRES_SECS};
+pub use post_policy::{
+    post_signature_v4, signatures_match, PostPolicy, PostPolicyError, MAX_POLICY_BYTES,
+};
 pub use sign::{presign_url, sign_request, Credentials, SigningParams};
 pub use v2::{parse_v2, signature_v2, string_to_sign_v2, verify_v2, V2Auth, V2Kind};
 pub use verify::{verify, Verifier, MAX_SKEW};
