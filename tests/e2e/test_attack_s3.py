@@ -482,3 +482,178 @@ def test_missing_keys_are_access_denied_without_list_bucket(server):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         reader.get_object(Bucket=b, Key="nothere")
     assert e.value.response["Error"]["Code"] == "NoSuchKey"
+
+
+# --- Browser form uploads (POST Object): verified before the file is read, decided only by signed fields ---
+
+
+BOUNDARY = "----cofferformboundary7MA4YWxkTrZu0gW"
+
+
+def form_prelude(fields, filename="upload.bin", file_content_type="application/octet-stream"):
+    out = b""
+    for k, v in fields.items():
+        out += (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").encode()
+    out += (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n"
+            f"Content-Type: {file_content_type}\r\n\r\n").encode()
+    return out
+
+
+FORM_END = f"\r\n--{BOUNDARY}--\r\n".encode()
+
+
+def post_form(server, bucket, fields, data, headers=None):
+    body = form_prelude(fields) + data + FORM_END
+    hdrs = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}", **(headers or {})}
+    return raw(server, "POST", f"/{bucket}", hdrs, body)
+
+
+def presigned_post(server, bucket, key, conditions=None, fields=None, v4=True, expires=300):
+    s3 = server.client("s3", signature_version="s3v4" if v4 else "s3")
+    return s3.generate_presigned_post(bucket, key, Fields=fields, Conditions=conditions, ExpiresIn=expires)
+
+
+def test_presigned_post_uploads_with_sigv4_and_sigv2(server):
+    s3 = server.client("s3")
+    b = unique("form")
+    s3.create_bucket(Bucket=b)
+    for v4 in (True, False):
+        key = f"uploads/{'v4' if v4 else 'v2'}.txt"
+        post = presigned_post(server, b, key, conditions=[["content-length-range", 1, 1024],
+                                                          {"Content-Type": "text/plain"}],
+                              fields={"Content-Type": "text/plain"}, v4=v4)
+        status, headers, body = post_form(server, b, post["fields"], b"hello form")
+        assert status == 204, body
+        assert headers["etag"]
+        got = s3.get_object(Bucket=b, Key=key)
+        assert got["Body"].read() == b"hello form"
+        assert got["ContentType"] == "text/plain"
+    # success_action_status 201 answers S3's PostResponse document.
+    post = presigned_post(server, b, "uploads/${filename}", conditions=[{"success_action_status": "201"},
+                                                                         ["starts-with", "$key", "uploads/"]],
+                          fields={"success_action_status": "201"})
+    status, _, body = post_form(server, b, post["fields"], b"named")
+    assert status == 201 and b"<PostResponse>" in body and b"<Key>uploads/upload.bin</Key>" in body, body
+    assert s3.get_object(Bucket=b, Key="uploads/upload.bin")["Body"].read() == b"named"
+
+
+def test_post_form_ignores_unsigned_http_headers(server):
+    """The review's bypass: a form upload honoured unsigned HTTP headers (a KMS key, tags, metadata)."""
+    s3 = server.client("s3")
+    kms = server.client("kms")
+    b = unique("formhdr")
+    s3.create_bucket(Bucket=b)
+    attacker_key = kms.create_key(Description="not the bucket's")["KeyMetadata"]["Arn"]
+    post = presigned_post(server, b, "doc.txt")
+    status, _, body = post_form(server, b, post["fields"], b"data", headers={
+        "x-amz-server-side-encryption": "aws:kms",
+        "x-amz-server-side-encryption-aws-kms-key-id": attacker_key,
+        "x-amz-tagging": "owner=attacker",
+        "x-amz-meta-injected": "yes",
+        "x-amz-acl": "public-read",
+    })
+    assert status == 204, body
+    head = s3.head_object(Bucket=b, Key="doc.txt")
+    assert head.get("ServerSideEncryption") == "AES256", head
+    assert "SSEKMSKeyId" not in head
+    assert "injected" not in head.get("Metadata", {})
+    assert s3.get_object_tagging(Bucket=b, Key="doc.txt")["TagSet"] == []
+
+
+def test_post_form_fields_must_be_allowed_by_the_policy(server):
+    s3 = server.client("s3")
+    b = unique("formpol")
+    s3.create_bucket(Bucket=b)
+    post = presigned_post(server, b, "uploads/${filename}", conditions=[["starts-with", "$key", "uploads/"],
+                                                                         ["content-length-range", 2, 16]])
+    # A field the policy does not name.
+    status, _, body = post_form(server, b, {**post["fields"], "x-amz-server-side-encryption": "aws:kms"}, b"data")
+    assert status == 403 and error_code(body) == "AccessDenied" and b"Extra input fields" in body, body
+    # A key outside the allowed prefix.
+    status, _, body = post_form(server, b, {**post["fields"], "key": "admin/x"}, b"data")
+    assert status == 403 and error_code(body) == "AccessDenied" and b"Condition failed" in body, body
+    # Outside content-length-range, either way: nothing becomes visible.
+    status, _, body = post_form(server, b, post["fields"], b"x" * 17)
+    assert status == 400 and error_code(body) == "EntityTooLarge", body
+    status, _, body = post_form(server, b, post["fields"], b"x")
+    assert status == 400 and error_code(body) == "EntityTooSmall", body
+    assert s3.list_objects_v2(Bucket=b).get("KeyCount") == 0
+    # A tampered policy breaks the signature.
+    forged = dict(post["fields"])
+    forged["policy"] = base64.b64encode(json.dumps({"expiration": "2099-01-01T00:00:00Z", "conditions": [
+        ["starts-with", "$key", ""]]}).encode()).decode()
+    status, _, body = post_form(server, b, forged, b"data")
+    assert status == 403 and error_code(body) == "SignatureDoesNotMatch", body
+    # An expired policy.
+    old = presigned_post(server, b, "uploads/${filename}", expires=-60)
+    status, _, body = post_form(server, b, old["fields"], b"data")
+    assert status == 403 and error_code(body) == "AccessDenied" and b"expired" in body, body
+    # A form beside another auth mechanism.
+    status, _, body = post_form(server, b, post["fields"], b"data", headers={"Authorization": "AWS x:y"})
+    assert status == 400 and error_code(body) == "InvalidArgument", body
+    assert s3.list_objects_v2(Bucket=b).get("KeyCount") == 0
+
+
+def test_anonymous_post_is_refused_before_the_file_is_read(server):
+    """The review's memory exhaustion: an anonymous 800 MB POST was buffered whole before the access check.
+    The refusal now comes back while the client has sent only the form's fields."""
+    import socket
+
+    s3 = server.client("s3")
+    b = unique("formanon")
+    s3.create_bucket(Bucket=b)
+    u = urllib.parse.urlsplit(server.endpoint)
+    prelude = form_prelude({"key": "big.bin"})
+    declared = len(prelude) + 800 * 1024 * 1024 + len(FORM_END)
+    head = (f"POST /{b} HTTP/1.1\r\nHost: {u.netloc}\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+            f"Content-Length: {declared}\r\n\r\n").encode()
+    sock = socket.create_connection((u.hostname, u.port), timeout=20)
+    try:
+        sock.sendall(head + prelude + b"x" * 65536)
+        answer = sock.recv(4096)
+    finally:
+        sock.close()
+    assert answer.startswith(b"HTTP/1.1 403"), answer[:200]
+    assert b"AccessDenied" in answer
+    assert s3.list_objects_v2(Bucket=b).get("KeyCount") == 0
+
+
+def vm_hwm_kib(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmHWM")
+
+
+def test_post_form_file_streams_in_constant_memory(fresh_server):
+    """A 192 MiB form upload raises the server's peak RSS by far less than its size: the file is never
+    buffered whole."""
+    server = fresh_server()
+    s3 = server.client("s3")
+    b = unique("formbig")
+    s3.create_bucket(Bucket=b)
+    size = 192 * 1024 * 1024
+    post = presigned_post(server, b, "big.bin", conditions=[["content-length-range", 1, size]])
+    s3.put_object(Bucket=b, Key="warm", Body=b"w" * 1024 * 1024)
+    before = vm_hwm_kib(server.proc.pid)
+    prelude = form_prelude(post["fields"])
+    chunk = b"z" * (1024 * 1024)
+
+    def body():
+        yield prelude
+        for _ in range(size // len(chunk)):
+            yield chunk
+        yield FORM_END
+
+    u = urllib.parse.urlsplit(server.endpoint)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=300)
+    conn.request("POST", f"/{b}", body=body(), headers={
+        "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+        "Content-Length": str(len(prelude) + size + len(FORM_END))})
+    r = conn.getresponse()
+    r.read()
+    conn.close()
+    assert r.status == 204
+    grew_mib = (vm_hwm_kib(server.proc.pid) - before) / 1024
+    assert grew_mib < 64, f"peak RSS grew by {grew_mib:.0f} MiB for a {size >> 20} MiB upload"
+    assert s3.head_object(Bucket=b, Key="big.bin")["ContentLength"] == size

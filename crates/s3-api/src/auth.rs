@@ -47,10 +47,6 @@ pub(crate) fn claims(
 ) -> Result<Option<Claims>, ApiError> {
     use sigv4::Mechanism;
     let mechanism = sigv4::mechanism(parts).map_err(|e| signature_error(&e))?;
-    if mechanism != Mechanism::Anonymous && is_post_form(parts) {
-        // A browser form carries its own signature in its fields; a second one beside it is refused.
-        return Err(signature_error(&sigv4::Error::MultipleAuthMechanisms));
-    }
     match mechanism {
         Mechanism::Anonymous => Ok(None),
         Mechanism::V4Header | Mechanism::V4Query => sigv4::parse(parts)

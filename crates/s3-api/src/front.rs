@@ -111,7 +111,21 @@ impl S3Frontend {
         if let Some(resp) = crate::cors::preflight(&self.shared, &parts) {
             return with_request_id(resp, &request_id);
         }
-        let operation = match self.operation_of(&parts) {
+        let (path, virtual_host) = match self.locate(&parts) {
+            Ok(x) => x,
+            Err(err) => return error_response(&err, &request_id),
+        };
+        if crate::auth::is_post_form(&parts) {
+            // Browser form uploads never reach s3s: its form parser reads the whole file before any access
+            // check, and it would honour unsigned HTTP headers.
+            return match self.form_target(&parts, &path, virtual_host.as_deref()) {
+                Ok(bucket) => {
+                    crate::post::post_object(&self.shared, parts, body, arrival, bucket).await
+                }
+                Err(err) => error_response(&err, &request_id),
+            };
+        }
+        let operation = match self.operation_of(&parts, &path, virtual_host.is_some()) {
             Ok(op) => op,
             Err(err) => return error_response(&err, &request_id),
         };
@@ -159,21 +173,31 @@ impl S3Frontend {
 }
 
 impl S3Frontend {
-    /// The AWS operation a request is ([`crate::route`]), decided on the path as s3s will decode it.
-    fn operation_of(&self, parts: &http::request::Parts) -> Result<&'static str, ApiError> {
+    /// The request's path as s3s will decode it, and the bucket its `Host` names (virtual-hosted style).
+    fn locate(&self, parts: &http::request::Parts) -> Result<(String, Option<String>), ApiError> {
         let host = parts
             .headers
             .get(http::header::HOST)
             .and_then(|v| v.to_str().ok())
             .or_else(|| parts.uri.authority().map(|a| a.as_str()))
             .unwrap_or_default();
-        let virtual_host = self.shared.hosts.split(host).is_some();
+        let virtual_host = self.shared.hosts.split(host).map(|(b, _)| b.to_owned());
         let decoded = percent_encoding::percent_decode_str(parts.uri.path())
             .decode_utf8()
             .map_err(|_| {
                 ApiError::bad_request("InvalidURI", "Couldn't parse the specified URI.")
             })?;
-        let (target, path) = crate::route::target_of(&decoded, virtual_host);
+        Ok((decoded.into_owned(), virtual_host))
+    }
+
+    /// The AWS operation a request is ([`crate::route`]).
+    fn operation_of(
+        &self,
+        parts: &http::request::Parts,
+        path: &str,
+        virtual_host: bool,
+    ) -> Result<&'static str, ApiError> {
+        let (target, path) = crate::route::target_of(path, virtual_host);
         crate::route::resolve(
             &parts.method,
             target,
@@ -183,6 +207,36 @@ impl S3Frontend {
             crate::service::handles,
         )
         .map(|op| op.name)
+    }
+
+    /// The bucket a browser form uploads to. The form carries its own signature, so no other mechanism may
+    /// stand beside it, and it names a bucket and no subresource.
+    fn form_target(
+        &self,
+        parts: &http::request::Parts,
+        path: &str,
+        virtual_host: Option<&str>,
+    ) -> Result<String, ApiError> {
+        let mechanism = sigv4::mechanism(parts).map_err(|e| {
+            api::AuthFailure::Signature(e.code().to_owned(), e.to_string()).to_api_error("s3")
+        })?;
+        if mechanism != sigv4::Mechanism::Anonymous {
+            let e = sigv4::Error::MultipleAuthMechanisms;
+            return Err(
+                api::AuthFailure::Signature(e.code().to_owned(), e.to_string()).to_api_error("s3"),
+            );
+        }
+        let query = parts.uri.query().unwrap_or("");
+        let subresource = query
+            .split('&')
+            .filter_map(|p| p.split('=').next())
+            .find(|k| crate::route::is_subresource(k));
+        match (crate::post::form_bucket(path, virtual_host), subresource) {
+            (Some(bucket), None) => Ok(bucket),
+            _ => Err(crate::error::invalid_request(
+                "A browser form upload (multipart/form-data) is a POST to a bucket with no subresource.",
+            )),
+        }
     }
 }
 

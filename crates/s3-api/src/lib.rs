@@ -33,6 +33,7 @@ mod host;
 mod listing;
 mod multipart;
 mod objects;
+mod post;
 mod route;
 mod service;
 mod sse;

@@ -334,56 +334,97 @@ fn check_put_acl(headers: &http::HeaderMap, owner: &str) -> Result<()> {
     Ok(())
 }
 
-pub(crate) async fn put_object(
+/// A write's object, as the request describes it: the bucket, the key and the headers that decide its
+/// metadata, encryption, tags, checksums and conditions. PutObject passes its signed HTTP headers; a browser
+/// form upload passes headers made only from its signed form fields.
+pub(crate) struct Write<'a> {
+    pub bucket: &'a objects::Bucket,
+    pub key: &'a str,
+    pub headers: &'a http::HeaderMap,
+    pub user_metadata: Option<&'a Metadata>,
+    pub content_length: Option<u64>,
+    pub content_md5: Option<String>,
+    pub late_checksum: Option<objects::LateChecksum>,
+}
+
+/// Stores one object: the checks PutObject makes of its headers, a data key on the caller's behalf, then the
+/// engine's streaming, sealing put.
+pub(crate) async fn store<S, E>(
     shared: &Shared,
-    op: Op<PutObjectInput>,
-) -> Result<S3Response<PutObjectOutput>> {
-    let bucket = op.bucket()?.clone();
-    let mut input = op.input;
-    check_put_acl(&op.headers, &bucket.owner)?;
-    if input.object_lock_mode.is_some() || input.object_lock_retain_until_date.is_some() {
+    ctx: &api::RequestContext,
+    w: Write<'_>,
+    body: S,
+) -> Result<(objects::PutOutcome, SseOut)>
+where
+    S: futures_core::Stream<Item = std::result::Result<Bytes, E>> + Send + Unpin,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let bucket = w.bucket;
+    check_put_acl(w.headers, &bucket.owner)?;
+    if [
+        "x-amz-object-lock-mode",
+        "x-amz-object-lock-retain-until-date",
+        "x-amz-object-lock-legal-hold",
+    ]
+    .iter()
+    .any(|h| w.headers.contains_key(*h))
+    {
         return Err(ApiError::bad_request(
             "InvalidRequest",
             "Bucket is missing Object Lock Configuration",
         ));
     }
-    let sse = sse_request(&op.headers);
-    shared.keys.validate_put(&sse, op.ctx.secure_transport)?;
-    let tags = match op
-        .headers
-        .get("x-amz-tagging")
-        .and_then(|v| v.to_str().ok())
-    {
+    let sse = sse_request(w.headers);
+    shared.keys.validate_put(&sse, ctx.secure_transport)?;
+    let tags = match w.headers.get("x-amz-tagging").and_then(|v| v.to_str().ok()) {
         Some(t) => crate::access::conditions::parse_tag_query(t)
             .into_iter()
             .map(|(k, v)| objects::Tag::new(k, v))
             .collect(),
         None => Vec::new(),
     };
-    let (checksum_algorithm, checksums) = checksums_of(&op.headers)?;
+    let (checksum_algorithm, checksums) = checksums_of(w.headers)?;
     let key = shared
         .keys
-        .key_for_put(&op.ctx, &identity(&bucket, &input.key), &sse)
+        .key_for_put(ctx, &identity(bucket, w.key), &sse)
         .await?;
-    let mut req = objects::PutObject::new(&bucket.name, &input.key, &bucket.owner, key.encryption);
-    req.metadata = metadata_of(&op.headers, input.metadata.as_ref());
-    req.content_length = input.content_length.and_then(|l| u64::try_from(l).ok());
-    req.content_md5 = input.content_md5.clone();
+    let mut req = objects::PutObject::new(&bucket.name, w.key, &bucket.owner, key.encryption);
+    req.metadata = metadata_of(w.headers, w.user_metadata);
+    req.content_length = w.content_length;
+    req.content_md5 = w.content_md5;
     req.checksum_algorithm = checksum_algorithm;
     req.checksums = checksums;
-    req.late_checksum = late_checksum(&op.headers, op.trailing_headers.as_ref());
+    req.late_checksum = w.late_checksum;
     req.tags = tags;
-    req.conditions = write_conditions(&op.headers)?;
-    let body = input
-        .body
-        .take()
-        .unwrap_or_else(|| StreamingBlob::wrap(futures_empty()));
+    req.conditions = write_conditions(w.headers)?;
     let out = shared
         .objects
         .put_object(req, body)
         .await
         .map_err(from_object)?;
-    let s = sse_out(&key.response);
+    Ok((out, sse_out(&key.response)))
+}
+
+pub(crate) async fn put_object(
+    shared: &Shared,
+    op: Op<PutObjectInput>,
+) -> Result<S3Response<PutObjectOutput>> {
+    let bucket = op.bucket()?.clone();
+    let mut input = op.input;
+    let body = input
+        .body
+        .take()
+        .unwrap_or_else(|| StreamingBlob::wrap(futures_empty()));
+    let write = Write {
+        bucket: &bucket,
+        key: &input.key,
+        headers: &op.headers,
+        user_metadata: input.metadata.as_ref(),
+        content_length: input.content_length.and_then(|l| u64::try_from(l).ok()),
+        content_md5: input.content_md5.clone(),
+        late_checksum: late_checksum(&op.headers, op.trailing_headers.as_ref()),
+    };
+    let (out, s) = store(shared, &op.ctx, write, body).await?;
     let mut output = PutObjectOutput {
         e_tag: Some(etag(&out.etag)),
         version_id: (out.version_id != objects::NULL_VERSION).then(|| out.version_id.clone()),

@@ -26,49 +26,24 @@ impl Access {
         let (caller, signed_by) = match cx.credentials() {
             None => (Caller::anonymous(), SignedBy::Anonymous),
             Some(c) => {
-                let creds = match self.shared.core.iam().authenticate(&c.access_key) {
-                    Ok(Some(creds)) if creds.active => creds,
-                    Ok(_) => return Err(AuthFailure::UnknownKey.to_api_error("s3")),
-                    Err(e) => return Err(ApiError::internal(e)),
-                };
                 // The key s3s verified must be the key of the one mechanism the front read: the claims that feed
                 // policies come from the signature that was verified, never from another one beside it.
-                let signed_by = match &claims {
-                    Some(cl) if cl.access_key_id() == c.access_key => cl.signed_by(),
-                    // s3s verified a signature the front did not read: the POST form (browser uploads).
-                    None if cx.method() == http::Method::POST => SignedBy::Post,
-                    _ => return Err(crate::error::access_denied()),
+                let Some(cl) = claims
+                    .as_ref()
+                    .filter(|cl| cl.access_key_id() == c.access_key)
+                else {
+                    return Err(crate::error::access_denied());
                 };
-                let token = claims.as_ref().and_then(|cl| cl.session_token());
-                match (&creds.token_sha256, token) {
-                    (Some(_), None) if signed_by == SignedBy::Post => {
-                        // The form's token field is consumed by s3s before we see it; refuse rather than
-                        // accept session credentials unchecked.
-                        return Err(ApiError::new(
-                            403,
-                            "AccessDenied",
-                            "Session credentials are not supported for browser-based uploads.",
-                        ));
-                    }
-                    (Some(_), None) => return Err(AuthFailure::BadToken.to_api_error("s3")),
-                    (Some(expected), Some(token)) => {
-                        if !crypto::constant_time_eq(&crypto::sha256(token.as_bytes()), expected) {
-                            return Err(AuthFailure::BadToken.to_api_error("s3"));
-                        }
-                        if creds.expiration.is_some_and(|exp| exp <= arrival.time) {
-                            return Err(AuthFailure::ExpiredToken.to_api_error("s3"));
-                        }
-                    }
-                    (None, Some(_)) => return Err(AuthFailure::BadToken.to_api_error("s3")),
-                    (None, None) => {}
-                }
-                if let Some(cl) = &claims {
-                    unsigned_header_rule(cx.headers(), |name| cl.signs_header(name))?;
-                }
-                (creds.caller.clone(), signed_by)
+                let caller = caller_of_key(
+                    &self.shared,
+                    &c.access_key,
+                    cl.session_token(),
+                    arrival.time,
+                )?;
+                unsigned_header_rule(cx.headers(), |name| cl.signs_header(name))?;
+                (caller, cl.signed_by())
             }
         };
-
         let substituted = if matches!(caller.kind, iam::CallerKind::Anonymous) {
             None
         } else {
@@ -76,60 +51,114 @@ impl Access {
                 .resolver
                 .resolve(&caller, cx.method(), cx.uri(), cx.headers())?
         };
-        let region = claims
-            .as_ref()
-            .and_then(|c| c.region())
-            .map_or_else(|| arrival.default_region.clone(), str::to_owned);
-        let signature_age_ms = claims.as_ref().and_then(|c| c.signed_at()).map(|at| {
-            u64::try_from((arrival.time - at).whole_milliseconds().max(0)).unwrap_or(u64::MAX)
-        });
-        let user_agent = cx
-            .headers()
-            .get(http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let auth_type = match signed_by {
-            SignedBy::Anonymous => AuthType::Anonymous,
-            SignedBy::Query => AuthType::Query,
-            SignedBy::Header | SignedBy::Post => AuthType::Header,
-        };
-        let mut ctx = RequestContext {
-            request_id: arrival.request_id.clone(),
-            region,
-            service: "s3".into(),
+        let who = Identified {
             caller,
-            source_ip: arrival.peer.addr.ip(),
-            secure_transport: arrival.peer.secure,
-            user_agent,
-            time: arrival.time,
-            auth_type,
-            signature_age_ms,
-            via: None,
-            source_arn: None,
-            source_account: None,
-        };
-        if let Some(sub) = substituted {
-            ctx.caller = sub.caller;
-            ctx.source_arn = sub.source_arn;
-            ctx.source_account = sub.source_account;
-            ctx.via = sub.via;
-        }
-        let request_keys = super::conditions::request_keys(
             signed_by,
-            claims
+            signature_version: claims
                 .as_ref()
                 .map_or("AWS4-HMAC-SHA256", |c| c.signature_version()),
-            ctx.signature_age_ms,
-            None,
-            cx.headers(),
-        );
-        let mut s = state.lock();
-        s.signed_by = Some(signed_by);
-        s.request_keys = request_keys;
-        s.ctx = Some(ctx);
+            region: claims.as_ref().and_then(|c| c.region()).map(str::to_owned),
+            signed_at: claims.as_ref().and_then(|c| c.signed_at()),
+        };
+        settle(&state, &arrival, who, cx.headers(), substituted);
         Ok(())
     }
+}
+
+/// Who a request's verified signature (or its absence) says is calling, and how.
+pub(crate) struct Identified {
+    pub caller: Caller,
+    pub signed_by: SignedBy,
+    /// The value of `s3:signatureversion`.
+    pub signature_version: &'static str,
+    /// The credential scope's region, if the mechanism has one.
+    pub region: Option<String>,
+    /// When the request was signed, for `s3:signatureAge`.
+    pub signed_at: Option<time::OffsetDateTime>,
+}
+
+/// The caller behind an access key whose signature was verified: the key is active, and a session token is
+/// present exactly when the key is a session's, matches it (constant time) and has not expired.
+pub(crate) fn caller_of_key(
+    shared: &crate::front::Shared,
+    access_key: &str,
+    token: Option<&str>,
+    now: time::OffsetDateTime,
+) -> Result<Caller, ApiError> {
+    let creds = match shared.core.iam().authenticate(access_key) {
+        Ok(Some(creds)) if creds.active => creds,
+        Ok(_) => return Err(AuthFailure::UnknownKey.to_api_error("s3")),
+        Err(e) => return Err(ApiError::internal(e)),
+    };
+    match (&creds.token_sha256, token) {
+        (Some(_), None) | (None, Some(_)) => return Err(AuthFailure::BadToken.to_api_error("s3")),
+        (Some(expected), Some(token)) => {
+            if !crypto::constant_time_eq(&crypto::sha256(token.as_bytes()), expected) {
+                return Err(AuthFailure::BadToken.to_api_error("s3"));
+            }
+            if creds.expiration.is_some_and(|exp| exp <= now) {
+                return Err(AuthFailure::ExpiredToken.to_api_error("s3"));
+            }
+        }
+        (None, None) => {}
+    }
+    Ok(creds.caller.clone())
+}
+
+/// Builds the request context of an identified caller and stores it, with the request's condition keys, in
+/// the request state.
+pub(crate) fn settle(
+    state: &RequestState,
+    arrival: &api::Arrival,
+    who: Identified,
+    headers: &http::HeaderMap,
+    substituted: Option<super::resolver::SubstitutedCaller>,
+) {
+    let signature_age_ms = who.signed_at.map(|at| {
+        u64::try_from((arrival.time - at).whole_milliseconds().max(0)).unwrap_or(u64::MAX)
+    });
+    let user_agent = headers
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let auth_type = match who.signed_by {
+        SignedBy::Anonymous => AuthType::Anonymous,
+        SignedBy::Query => AuthType::Query,
+        SignedBy::Header | SignedBy::Post => AuthType::Header,
+    };
+    let mut ctx = RequestContext {
+        request_id: arrival.request_id.clone(),
+        region: who.region.unwrap_or_else(|| arrival.default_region.clone()),
+        service: "s3".into(),
+        caller: who.caller,
+        source_ip: arrival.peer.addr.ip(),
+        secure_transport: arrival.peer.secure,
+        user_agent,
+        time: arrival.time,
+        auth_type,
+        signature_age_ms,
+        via: None,
+        source_arn: None,
+        source_account: None,
+    };
+    if let Some(sub) = substituted {
+        ctx.caller = sub.caller;
+        ctx.source_arn = sub.source_arn;
+        ctx.source_account = sub.source_account;
+        ctx.via = sub.via;
+    }
+    let request_keys = super::conditions::request_keys(
+        who.signed_by,
+        who.signature_version,
+        ctx.signature_age_ms,
+        None,
+        headers,
+    );
+    let mut s = state.lock();
+    s.signed_by = Some(who.signed_by);
+    s.request_keys = request_keys;
+    s.ctx = Some(ctx);
 }
 
 /// S3 refuses a signed request carrying an `x-amz-*` header its signature does not cover, in the header

@@ -10,7 +10,7 @@
 
 pub(crate) mod bucket;
 pub(crate) mod conditions;
-mod identify;
+pub(crate) mod identify;
 pub(crate) mod object;
 pub mod public;
 pub mod resolver;

@@ -72,12 +72,24 @@ fn write_keys(headers: &HeaderMap) -> Keys {
     keys
 }
 
-pub(crate) fn put_object(i: &PutObjectInput, h: &HeaderMap) -> Result<OpPlan, ApiError> {
-    let mut needs = vec![Need::object("s3:PutObject", &i.bucket, &i.key).with(write_keys(h))];
-    if i.tagging.is_some() {
-        needs.push(Need::object("s3:PutObjectTagging", &i.bucket, &i.key).with(write_keys(h)));
+/// What writing an object needs, from the headers that describe it: `s3:PutObject` with the SSE, ACL and
+/// tag keys, and `s3:PutObjectTagging` when it sets tags. PutObject's HTTP headers and a browser form's
+/// fields (POST Object) both come here.
+pub(crate) fn put_needs(bucket: &str, key: &str, h: &HeaderMap) -> Vec<Need> {
+    let mut needs = vec![Need::object("s3:PutObject", bucket, key).with(write_keys(h))];
+    if h.contains_key("x-amz-tagging") {
+        needs.push(Need::object("s3:PutObjectTagging", bucket, key).with(write_keys(h)));
     }
-    plan(&i.bucket, &i.key, h, needs)
+    needs
+}
+
+/// CloudTrail's requestParameters of a write.
+pub(crate) fn put_params(bucket: &str, key: &str, h: &HeaderMap) -> serde_json::Value {
+    params(bucket, key, h)
+}
+
+pub(crate) fn put_object(i: &PutObjectInput, h: &HeaderMap) -> Result<OpPlan, ApiError> {
+    plan(&i.bucket, &i.key, h, put_needs(&i.bucket, &i.key, h))
 }
 
 pub(crate) fn create_multipart_upload(

@@ -77,7 +77,7 @@ const PROTOCOL_PARAMS: [&str; 12] = [
 ];
 
 /// Every name that appears as a subresource in some request URI of the model.
-fn is_subresource(name: &str) -> bool {
+pub(crate) fn is_subresource(name: &str) -> bool {
     model::OPERATIONS
         .iter()
         .any(|op| op.subresources.iter().any(|(k, _)| *k == name))
