@@ -34,10 +34,27 @@ fn one(
     })
 }
 
+/// CreateBucket: `s3:CreateBucket` with `s3:LocationConstraint`, the ACL keys and
+/// `s3:x-amz-object-ownership`; `s3:PutBucketOwnershipControls` as well when it sets an ownership.
 pub(crate) fn create_bucket(i: &CreateBucketInput, h: &HeaderMap) -> Result<OpPlan, ApiError> {
-    let mut needs = vec![Need::bucket("s3:CreateBucket", &i.bucket)];
+    let mut keys = Keys::new();
+    push(
+        &mut keys,
+        "s3:LocationConstraint",
+        i.create_bucket_configuration
+            .as_ref()
+            .and_then(|c| c.location_constraint.as_ref())
+            .map(|l| l.as_str().to_owned()),
+    );
+    push(
+        &mut keys,
+        "s3:x-amz-object-ownership",
+        header(h, "x-amz-object-ownership"),
+    );
+    super::conditions::acl_keys(h, &mut keys);
+    let mut needs = vec![Need::bucket("s3:CreateBucket", &i.bucket).with(keys.clone())];
     if i.object_ownership.is_some() {
-        needs.push(Need::bucket("s3:PutBucketOwnershipControls", &i.bucket));
+        needs.push(Need::bucket("s3:PutBucketOwnershipControls", &i.bucket).with(keys));
     }
     Ok(OpPlan {
         bucket: Some(i.bucket.clone()),
@@ -267,7 +284,11 @@ pub(crate) fn get_bucket_acl(i: &GetBucketAclInput, h: &HeaderMap) -> Result<OpP
 }
 
 pub(crate) fn put_bucket_acl(i: &PutBucketAclInput, h: &HeaderMap) -> Result<OpPlan, ApiError> {
-    one("s3:PutBucketAcl", &i.bucket, h, Some("acl"))
+    let mut plan = one("s3:PutBucketAcl", &i.bucket, h, Some("acl"))?;
+    for need in &mut plan.needs {
+        super::conditions::acl_keys(h, &mut need.context);
+    }
+    Ok(plan)
 }
 
 /// `s3:prefix`, `s3:delimiter`, `s3:max-keys` of a listing.

@@ -63,16 +63,45 @@ pub(crate) fn sse_keys(headers: &HeaderMap, keys: &mut Keys) {
             "s3:x-amz-server-side-encryption-customer-algorithm",
             "x-amz-server-side-encryption-customer-algorithm",
         ),
-        ("s3:x-amz-acl", "x-amz-acl"),
         ("s3:x-amz-storage-class", "x-amz-storage-class"),
         (
             "s3:x-amz-website-redirect-location",
             "x-amz-website-redirect-location",
         ),
         ("s3:object-lock-mode", "x-amz-object-lock-mode"),
+        (
+            "s3:object-lock-retain-until-date",
+            "x-amz-object-lock-retain-until-date",
+        ),
+        ("s3:object-lock-legal-hold", "x-amz-object-lock-legal-hold"),
     ] {
         push(keys, key, header(headers, name));
     }
+    acl_keys(headers, keys);
+}
+
+/// The ACL headers of a request: canned (`x-amz-acl`) and explicit grants.
+const ACL_HEADERS: [&str; 6] = [
+    "x-amz-acl",
+    "x-amz-grant-full-control",
+    "x-amz-grant-read",
+    "x-amz-grant-read-acp",
+    "x-amz-grant-write",
+    "x-amz-grant-write-acp",
+];
+
+/// `s3:x-amz-acl` and `s3:x-amz-grant-*` from the ACL headers.
+pub(crate) fn acl_keys(headers: &HeaderMap, keys: &mut Keys) {
+    for name in ACL_HEADERS {
+        if !keys.iter().any(|(k, _)| k == &format!("s3:{name}")) {
+            push(keys, &format!("s3:{name}"), header(headers, name));
+        }
+    }
+}
+
+/// Whether a write sets an ACL (which needs `s3:PutObjectAcl` besides the write itself).
+pub(crate) fn sets_acl(headers: &HeaderMap) -> bool {
+    ACL_HEADERS.iter().any(|h| headers.contains_key(*h))
 }
 
 /// `s3:RequestObjectTag/<k>` and `s3:RequestObjectTagKeys` from a URL-encoded tag set (`x-amz-tagging`).

@@ -14,6 +14,8 @@ pub(crate) mod identify;
 pub(crate) mod object;
 pub mod public;
 pub mod resolver;
+#[cfg(test)]
+mod table;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

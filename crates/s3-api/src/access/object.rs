@@ -73,12 +73,16 @@ fn write_keys(headers: &HeaderMap) -> Keys {
 }
 
 /// What writing an object needs, from the headers that describe it: `s3:PutObject` with the SSE, ACL and
-/// tag keys, and `s3:PutObjectTagging` when it sets tags. PutObject's HTTP headers and a browser form's
-/// fields (POST Object) both come here.
+/// tag keys, `s3:PutObjectTagging` when it sets tags and `s3:PutObjectAcl` when it sets an ACL (AWS's
+/// rule for PutObject, CreateMultipartUpload and POST). PutObject's HTTP headers and a browser form's fields
+/// (POST Object) both come here.
 pub(crate) fn put_needs(bucket: &str, key: &str, h: &HeaderMap) -> Vec<Need> {
     let mut needs = vec![Need::object("s3:PutObject", bucket, key).with(write_keys(h))];
     if h.contains_key("x-amz-tagging") {
         needs.push(Need::object("s3:PutObjectTagging", bucket, key).with(write_keys(h)));
+    }
+    if conditions::sets_acl(h) {
+        needs.push(Need::object("s3:PutObjectAcl", bucket, key).with(write_keys(h)));
     }
     needs
 }
@@ -96,11 +100,7 @@ pub(crate) fn create_multipart_upload(
     i: &CreateMultipartUploadInput,
     h: &HeaderMap,
 ) -> Result<OpPlan, ApiError> {
-    let mut needs = vec![Need::object("s3:PutObject", &i.bucket, &i.key).with(write_keys(h))];
-    if i.tagging.is_some() {
-        needs.push(Need::object("s3:PutObjectTagging", &i.bucket, &i.key).with(write_keys(h)));
-    }
-    plan(&i.bucket, &i.key, h, needs)
+    plan(&i.bucket, &i.key, h, put_needs(&i.bucket, &i.key, h))
 }
 
 pub(crate) fn upload_part(i: &UploadPartInput, h: &HeaderMap) -> Result<OpPlan, ApiError> {
@@ -171,18 +171,30 @@ pub(crate) fn head_object(i: &HeadObjectInput, h: &HeaderMap) -> Result<OpPlan, 
     plan(&i.bucket, &i.key, h, vec![need])
 }
 
+/// GetObjectAttributes reads the object and its attributes: `s3:GetObject` and `s3:GetObjectAttributes`
+/// (their `Version` forms for a version), as AWS requires.
 pub(crate) fn get_object_attributes(
     i: &GetObjectAttributesInput,
     h: &HeaderMap,
 ) -> Result<OpPlan, ApiError> {
-    let need = read(
-        "s3:GetObjectAttributes",
-        "s3:GetObjectVersionAttributes",
-        &i.bucket,
-        &i.key,
-        i.version_id.as_deref(),
-    );
-    plan(&i.bucket, &i.key, h, vec![need])
+    let version = i.version_id.as_deref();
+    let needs = vec![
+        read(
+            "s3:GetObject",
+            "s3:GetObjectVersion",
+            &i.bucket,
+            &i.key,
+            version,
+        ),
+        read(
+            "s3:GetObjectAttributes",
+            "s3:GetObjectVersionAttributes",
+            &i.bucket,
+            &i.key,
+            version,
+        ),
+    ];
+    plan(&i.bucket, &i.key, h, needs)
 }
 
 pub(crate) fn delete_object(i: &DeleteObjectInput, h: &HeaderMap) -> Result<OpPlan, ApiError> {
@@ -281,13 +293,14 @@ pub(crate) fn get_object_acl(i: &GetObjectAclInput, h: &HeaderMap) -> Result<OpP
 }
 
 pub(crate) fn put_object_acl(i: &PutObjectAclInput, h: &HeaderMap) -> Result<OpPlan, ApiError> {
-    let need = read(
+    let mut need = read(
         "s3:PutObjectAcl",
         "s3:PutObjectVersionAcl",
         &i.bucket,
         &i.key,
         i.version_id.as_deref(),
     );
+    conditions::acl_keys(h, &mut need.context);
     plan(&i.bucket, &i.key, h, vec![need])
 }
 
@@ -347,7 +360,10 @@ pub(crate) fn copy_object(i: &CopyObjectInput, h: &HeaderMap) -> Result<OpPlan, 
         Some("REPLACE")
     ) && i.tagging.is_some()
     {
-        needs.push(Need::object("s3:PutObjectTagging", &i.bucket, &i.key).with(dest_keys));
+        needs.push(Need::object("s3:PutObjectTagging", &i.bucket, &i.key).with(dest_keys.clone()));
+    }
+    if conditions::sets_acl(h) {
+        needs.push(Need::object("s3:PutObjectAcl", &i.bucket, &i.key).with(dest_keys));
     }
     plan(&i.bucket, &i.key, h, needs)
 }
