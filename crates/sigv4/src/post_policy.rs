@@ -229,6 +229,12 @@ impl PostPolicy {
                 }
             }
         }
+        if range.is_some_and(|(min, max)| min > max) {
+            // Ranges that do not overlap: no file can satisfy them.
+            return Err(PostPolicyError::ConditionFailed(
+                "[\"content-length-range\"]".into(),
+            ));
+        }
         let named = |field: &str| {
             self.conditions.iter().any(|c| match c {
                 Condition::Eq(n, _) | Condition::StartsWith(n, _) => n == field,
@@ -377,5 +383,13 @@ mod tests {
             ["content-length-range",10,100],["content-length-range","20","200"]]}"#))
         .unwrap();
         assert_eq!(p.check(&[], "b", NOW), Ok(Some((20, 100))));
+        let disjoint =
+            PostPolicy::parse(&b64(r#"{"expiration":"2026-12-01T13:00:00Z","conditions":[
+            ["content-length-range",1,5],["content-length-range",10,20]]}"#))
+            .unwrap();
+        assert!(matches!(
+            disjoint.check(&[], "b", NOW),
+            Err(PostPolicyError::ConditionFailed(_))
+        ));
     }
 }
