@@ -657,3 +657,50 @@ def test_post_form_file_streams_in_constant_memory(fresh_server):
     grew_mib = (vm_hwm_kib(server.proc.pid) - before) / 1024
     assert grew_mib < 64, f"peak RSS grew by {grew_mib:.0f} MiB for a {size >> 20} MiB upload"
     assert s3.head_object(Bucket=b, Key="big.bin")["ContentLength"] == size
+
+
+# --- Limits -------------------------------------------------------------------------------------------------
+
+
+def test_oversized_bodies_are_refused(server, bucket_with_object):
+    s3, b = bucket_with_object
+    big_policy = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": f"s{i}", "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+         "Resource": f"arn:aws:s3:::{b}/{'x' * 64}{i}"} for i in range(200)]})
+    assert len(big_policy) > 20 * 1024
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.put_bucket_policy(Bucket=b, Policy=big_policy)
+    assert e.value.response["Error"]["Code"] == "MalformedPolicy"
+    # An XML body past 4 MiB is refused before it is parsed.
+    huge = b"<Tagging><TagSet>" + b"<Tag><Key>k</Key><Value>v</Value></Tag>" * 120_000 + b"</TagSet></Tagging>"
+    status, _, body = signed_raw(server, "PUT", f"/{b}?tagging", {"Content-Type": "application/xml"}, huge)
+    assert status == 400 and error_code(body) == "MaxMessageLengthExceeded", (status, body[:200])
+
+
+def test_post_form_with_session_credentials(server):
+    s3 = server.client("s3")
+    b = unique("formsts")
+    s3.create_bucket(Bucket=b)
+    iam = server.client("iam")
+    me = server.client("sts").get_caller_identity()["Account"]
+    role = unique("uploader")
+    user = unique("assumer")
+    iam.create_user(UserName=user)
+    iam.put_user_policy(UserName=user, PolicyName="assume", PolicyDocument=json.dumps({"Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}))
+    k = iam.create_access_key(UserName=user)["AccessKey"]
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{me}:user/{user}"}, "Action": "sts:AssumeRole"}]}))
+    iam.put_role_policy(RoleName=role, PolicyName="put", PolicyDocument=json.dumps({"Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{b}/*"}]}))
+    c = server.client("sts", k["AccessKeyId"], k["SecretAccessKey"]).assume_role(RoleArn=f"arn:aws:iam::{me}:role/{role}", RoleSessionName="form")["Credentials"]
+    session = server.client("s3", c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"], signature_version="s3v4")
+    post = session.generate_presigned_post(b, "by-role.txt", ExpiresIn=300)
+    assert "x-amz-security-token" in post["fields"]
+    status, _, body = post_form(server, b, post["fields"], b"from a role")
+    assert status == 204, body
+    assert s3.get_object(Bucket=b, Key="by-role.txt")["Body"].read() == b"from a role"
+    # The same form with the token changed is refused.
+    forged = {**post["fields"], "x-amz-security-token": post["fields"]["x-amz-security-token"][:-4] + "AAAA"}
+    status, _, body = post_form(server, b, forged, b"x")
+    assert status in (400, 403), body

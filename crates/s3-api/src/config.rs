@@ -143,6 +143,11 @@ fn malformed_policy(message: impl Into<String>) -> ApiError {
 
 /// Parses a bucket policy and checks that every resource it names is this bucket or inside it.
 pub(crate) fn parse_bucket_policy(bucket: &str, text: &str) -> Result<Policy> {
+    if text.len() > crate::MAX_BUCKET_POLICY {
+        return Err(malformed_policy(
+            "Policy exceeds the maximum allowed document size.",
+        ));
+    }
     let policy =
         Policy::parse(text, PolicyKind::Resource).map_err(|e| malformed_policy(e.to_string()))?;
     let own = format!("arn:aws:s3:::{bucket}");

@@ -16,6 +16,13 @@ use crate::sse::KeyService;
 use crate::state::RequestState;
 use crate::ServicePrincipalResolver;
 
+/// The largest XML request body (DeleteObjects of 1,000 keys and CompleteMultipartUpload of 10,000 parts fit
+/// with room to spare). s3s reads it whole once the caller is authenticated, before the operation's check.
+pub const MAX_XML_BODY: usize = 4 * 1024 * 1024;
+
+/// The largest bucket policy, as AWS limits it.
+pub const MAX_BUCKET_POLICY: usize = 20 * 1024;
+
 /// Deployment options of the S3 front end.
 #[derive(Clone)]
 pub struct S3Options {
@@ -99,6 +106,11 @@ impl S3Frontend {
             shared: shared.clone(),
         });
         builder.set_host(Hosts::new(&options.base_domains));
+        let mut config = s3s::config::S3Config::default();
+        config.xml_max_body_size = MAX_XML_BODY;
+        builder.set_config(Arc::new(s3s::config::StaticConfigProvider::new(Arc::new(
+            config,
+        ))));
         S3Frontend {
             shared,
             service: builder.build(),
@@ -137,7 +149,17 @@ impl S3Frontend {
         let method = parts.method.clone();
         let state = RequestState::new(arrival, claims, operation);
         parts.extensions.insert(state.clone());
-        let req = Request::from_parts(parts, s3s::Body::http_body_unsync(body));
+        let body = if takes_xml_body(&parts.method, operation) {
+            // Read here, bounded, so an oversized document is S3's 400 (s3s reports a streamed body past its
+            // limit as a 500) and s3s parses what is already in memory.
+            match read_xml_body(body).await {
+                Ok(bytes) => s3s::Body::from(bytes),
+                Err(err) => return error_response(&err, &request_id),
+            }
+        } else {
+            s3s::Body::http_body_unsync(body)
+        };
+        let req = Request::from_parts(parts, body);
 
         let resp = match self.service.call(req).await {
             Ok(resp) => resp,
@@ -252,6 +274,42 @@ impl RawService for S3Frontend {
 }
 
 /// An S3 error document as a response.
+/// An XML request body, whole, at most [`MAX_XML_BODY`] bytes.
+async fn read_xml_body(body: ApiBody) -> Result<bytes::Bytes, ApiError> {
+    let mut limited = http_body_util::Limited::new(body, MAX_XML_BODY);
+    let mut out = bytes::BytesMut::new();
+    while let Some(frame) = limited.frame().await {
+        match frame {
+            Ok(f) => {
+                if let Ok(data) = f.into_data() {
+                    out.extend_from_slice(&data);
+                }
+            }
+            Err(e) => {
+                let too_big = e
+                    .downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some();
+                return Err(if too_big {
+                    ApiError::bad_request(
+                        "MaxMessageLengthExceeded",
+                        format!("Your request was too big: at most {MAX_XML_BODY} bytes."),
+                    )
+                } else {
+                    ApiError::bad_request("IncompleteBody", "The request body could not be read.")
+                });
+            }
+        }
+    }
+    Ok(out.freeze())
+}
+
+/// Whether an operation's request body is an XML document (everything written with PUT or POST but object and
+/// part uploads, whose bodies stream).
+fn takes_xml_body(method: &http::Method, operation: &str) -> bool {
+    matches!(*method, http::Method::PUT | http::Method::POST)
+        && !matches!(operation, "PutObject" | "UploadPart")
+}
+
 pub(crate) fn error_response(err: &ApiError, request_id: &str) -> Response<ApiBody> {
     err.render(Protocol::RestXml, request_id).map(|b| {
         http_body_util::Full::new(b)

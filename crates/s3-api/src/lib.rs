@@ -41,7 +41,7 @@ mod state;
 
 pub use access::public::{is_public_policy, is_public_statement};
 pub use access::resolver::{NoServicePrincipals, ServicePrincipalResolver, SubstitutedCaller};
-pub use front::{S3Frontend, S3Options};
+pub use front::{S3Frontend, S3Options, MAX_BUCKET_POLICY, MAX_XML_BODY};
 pub use sse::{
     KeyService, ObjectIdentity, PutKey, ReadKey, SseRequest, SseResponse, SseS3Only, SSE_HEADERS,
 };
