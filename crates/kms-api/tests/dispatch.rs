@@ -1390,3 +1390,149 @@ async fn the_key_policy_lockout_safety_check() {
     .await
     .ok();
 }
+
+#[tokio::test]
+async fn a_grant_never_gives_more_than_it_holds() {
+    let env = Env::new().await;
+    let key = env.key(None).await;
+    let id = key["Arn"].as_str().unwrap().to_owned();
+    let blob = env
+        .root("Encrypt", json!({"KeyId": id, "Plaintext": b64(b"owner")}))
+        .await
+        .ok()["CiphertextBlob"]
+        .clone();
+    let (mallory_arn, mallory) = env.user("mallory", None).await;
+    let (trent_arn, trent) = env.user("trent", None).await;
+
+    // A CreateGrant-only grant passes on CreateGrant and nothing else.
+    env.root(
+        "CreateGrant",
+        json!({"KeyId": id, "GranteePrincipal": mallory_arn, "Operations": ["CreateGrant"]}),
+    )
+    .await
+    .ok();
+    for ops in [
+        json!(["Decrypt", "Encrypt"]),
+        json!(["CreateGrant", "Decrypt"]),
+    ] {
+        env.call(
+            &mallory,
+            "CreateGrant",
+            json!({"KeyId": id, "GranteePrincipal": mallory_arn, "Operations": ops}),
+        )
+        .await
+        .err("AccessDeniedException");
+    }
+    env.call(&mallory, "Decrypt", json!({"CiphertextBlob": blob}))
+        .await
+        .err("AccessDeniedException");
+    env.call(
+        &mallory,
+        "CreateGrant",
+        json!({"KeyId": id, "GranteePrincipal": trent_arn, "Operations": ["CreateGrant"]}),
+    )
+    .await
+    .ok();
+
+    // Constraints are kept or tightened, never dropped.
+    env.root("CreateGrant", json!({"KeyId": id, "GranteePrincipal": trent_arn,
+        "Operations": ["CreateGrant", "Decrypt"], "Constraints": {"EncryptionContextSubset": {"t": "a"}}}))
+        .await
+        .ok();
+    env.call(
+        &trent,
+        "CreateGrant",
+        json!({"KeyId": id, "GranteePrincipal": mallory_arn, "Operations": ["Decrypt"]}),
+    )
+    .await
+    .err("AccessDeniedException");
+    env.call(
+        &trent,
+        "CreateGrant",
+        json!({"KeyId": id, "GranteePrincipal": mallory_arn,
+        "Operations": ["Decrypt"], "Constraints": {"EncryptionContextEquals": {"t": "a"}}}),
+    )
+    .await
+    .ok();
+    env.call(&mallory, "Decrypt", json!({"CiphertextBlob": blob}))
+        .await
+        .err("AccessDeniedException");
+
+    // Members that would narrow a grant but are not implemented are refused, never ignored.
+    env.root(
+        "CreateGrant",
+        json!({"KeyId": id, "GranteePrincipal": trent_arn, "Operations": ["Decrypt"],
+        "Constraints": {"SourceArn": "arn:aws:s3:::b"}}),
+    )
+    .await
+    .err("UnsupportedOperationException");
+    env.root(
+        "CreateGrant",
+        json!({"KeyId": id, "GranteeServicePrincipal": "s3.amazonaws.com",
+        "GranteePrincipal": trent_arn, "Operations": ["Decrypt"]}),
+    )
+    .await
+    .err("UnsupportedOperationException");
+    env.root(
+        "CreateGrant",
+        json!({"KeyId": id, "GranteePrincipal": "cloudfront.amazonaws.com", "Operations": ["Decrypt"]}),
+    )
+    .await
+    .err("ValidationException");
+
+    // RetireGrant: mallory's RetireGrant grant covers that grant only.
+    let own = env
+        .root(
+            "CreateGrant",
+            json!({"KeyId": id, "GranteePrincipal": mallory_arn, "Operations": ["RetireGrant"]}),
+        )
+        .await
+        .ok()["GrantId"]
+        .clone();
+    let victim = env
+        .root(
+            "CreateGrant",
+            json!({"KeyId": id, "GranteePrincipal": trent_arn, "Operations": ["Encrypt"]}),
+        )
+        .await
+        .ok()["GrantId"]
+        .clone();
+    env.call(
+        &mallory,
+        "RetireGrant",
+        json!({"KeyId": id, "GrantId": victim}),
+    )
+    .await
+    .err("AccessDeniedException");
+    env.call(
+        &trent,
+        "RetireGrant",
+        json!({"KeyId": id, "GrantId": victim}),
+    )
+    .await
+    .err("AccessDeniedException");
+    env.call(
+        &mallory,
+        "RetireGrant",
+        json!({"KeyId": id, "GrantId": own}),
+    )
+    .await
+    .ok();
+    env.root("RetireGrant", json!({"KeyId": id, "GrantId": victim}))
+        .await
+        .ok();
+
+    // ListRetirableGrants is for principals of the caller's own account.
+    env.root(
+        "ListRetirableGrants",
+        json!({"RetiringPrincipal": "arn:aws:iam::999988887777:user/x"}),
+    )
+    .await
+    .err("AccessDeniedException");
+    env.root(
+        "ListRetirableGrants",
+        json!({"RetiringPrincipal": mallory_arn}),
+    )
+    .await
+    .ok();
+}
