@@ -125,10 +125,11 @@ impl Dispatcher {
                 default_region: self.default_region.clone(),
             };
             let started = Instant::now();
+            let label = raw.signing_name();
             let req = req.map(|b| http_body_util::BodyExt::map_err(b, Into::into).boxed_unsync());
             let resp = raw.serve(req, arrival).await;
             self.metrics()
-                .observe(&service, "S3", resp.status().as_u16(), started.elapsed());
+                .observe(label, "S3", resp.status().as_u16(), started.elapsed());
             return resp;
         }
         self.handle(req, peer).await.map(|b| {
@@ -254,12 +255,24 @@ impl Dispatcher {
             Err(err) => err.render(protocol, &request_id),
         };
         self.metrics().observe(
-            &service_name,
+            service.signing_name(),
             operation,
             response.status().as_u16(),
             started.elapsed(),
         );
         response
+    }
+
+    /// The metrics label of a service name taken from a request: the registered service's own signing name,
+    /// or `unknown` — a credential scope is attacker-chosen text and must never become a series.
+    fn service_label(&self, name: &str) -> &'static str {
+        if let Some(s) = self.services.get(name) {
+            return s.signing_name();
+        }
+        if let Some(r) = self.raw.get(name) {
+            return r.signing_name();
+        }
+        crate::metrics::UNKNOWN
     }
 
     /// Plans, authorizes, executes and audits one call. Returns the operation name for metrics.
@@ -406,7 +419,7 @@ impl Dispatcher {
             Err(e) => e.status,
         };
         self.metrics()
-            .observe(service_name, operation, status, started.elapsed());
+            .observe(service.signing_name(), operation, status, started.elapsed());
         result
     }
 
@@ -425,7 +438,7 @@ impl Dispatcher {
         started: Instant,
     ) -> Response<Bytes> {
         self.metrics().observe(
-            service,
+            self.service_label(service),
             operation,
             response.status().as_u16(),
             started.elapsed(),

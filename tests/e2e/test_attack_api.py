@@ -1,0 +1,88 @@
+"""Attacks on the API endpoint itself, against the real binary: what an anonymous or unauthenticated client can
+do to `/metrics` and `/health`, to the listener (slow and idle connections, too many of them), and what happens
+when the audit trail cannot be written."""
+
+import re
+import socket
+import time
+import urllib.parse
+import urllib.request
+
+from conftest import unique, wait_until
+
+# One sample line of the Prometheus text format: a metric name, optional labels with escaped values, a value.
+SAMPLE = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\[\\"n]|[^"\\\n])*",?)*\})? \S+$')
+
+
+def metrics_text(server):
+    with urllib.request.urlopen(server.endpoint + "/metrics", timeout=10) as r:
+        return r.read().decode()
+
+
+def assert_well_formed(text):
+    for line in text.splitlines():
+        if line.startswith("# HELP ") or line.startswith("# TYPE "):
+            continue
+        assert SAMPLE.match(line), f"not a Prometheus sample line: {line!r}"
+
+
+def raw_request(server, head):
+    """Sends `head` (a request without body) on a fresh connection; returns the status code."""
+    host, port = urllib.parse.urlsplit(server.endpoint).netloc.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(head.encode("latin-1"))
+        data = b""
+        while b"\r\n" not in data:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    return int(data.split(b" ", 2)[1])
+
+
+def signed_looking(service):
+    """A request whose SigV4 credential scope names `service` (the signature itself is garbage)."""
+    return (
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n"
+        "X-Amz-Date: 20250101T000000Z\r\n"
+        f"Authorization: AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20250101/us-east-1/{service}/aws4_request, "
+        "SignedHeaders=host;x-amz-date, Signature=" + "0" * 64 + "\r\n\r\n"
+    )
+
+
+def test_attacker_chosen_service_names_never_become_metric_series(server):
+    """The review's reproduction: a service name in the credential scope became a permanent series on the
+    anonymous /metrics, unescaped."""
+    names = [unique("svc") for _ in range(20)]
+    for name in names:
+        raw_request(server, signed_looking(name))
+    # Quotes and braces in the scope, and a presigned URL whose decoded credential holds a newline.
+    raw_request(server, signed_looking('evil"},x{y="'))
+    injected = urllib.parse.quote('AKIAEXAMPLE/20250101/us-east-1/x\ncoffer_injected 1\n/aws4_request', safe="")
+    raw_request(
+        server,
+        f"GET /?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential={injected}&X-Amz-Date=20250101T000000Z"
+        "&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=00 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    text = metrics_text(server)
+    assert_well_formed(text)
+    for name in names:
+        assert name not in text
+    assert "evil" not in text and "coffer_injected" not in text
+    assert re.search(r'coffer_requests_total\{service="unknown",operation="Unknown",status="400"\} \d+', text), text
+    # Every service label is one this endpoint serves.
+    services = set(re.findall(r'service="([^"]*)"', text))
+    assert services <= {"s3", "iam", "sts", "kms", "cloudfront", "acm", "cloudtrail", "coffer-edge", "unknown"}, services
+
+
+def test_kms_usage_counts_only_existing_keys(server):
+    kms = server.client("kms")
+    bogus = "11111111-2222-3333-4444-555555555555"
+    for _ in range(3):
+        try:
+            kms.encrypt(KeyId=bogus, Plaintext=b"x")
+        except kms.exceptions.NotFoundException:
+            pass
+    text = metrics_text(server)
+    assert bogus not in text
+    assert_well_formed(text)
