@@ -5,10 +5,14 @@ when the audit trail cannot be written."""
 import re
 import socket
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
-from conftest import unique, wait_until
+import botocore.exceptions
+import pytest
+
+from conftest import Server, unique, wait_until
 
 # One sample line of the Prometheus text format: a metric name, optional labels with escaped values, a value.
 SAMPLE = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\[\\"n]|[^"\\\n])*",?)*\})? \S+$')
@@ -86,3 +90,65 @@ def test_kms_usage_counts_only_existing_keys(server):
     text = metrics_text(server)
     assert bogus not in text
     assert_well_formed(text)
+
+
+def health(server):
+    try:
+        with urllib.request.urlopen(server.endpoint + "/health", timeout=5) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def test_requests_fail_while_the_audit_trail_cannot_be_written(fresh_server, tmp_path):
+    """Every decision is audited: a request whose event cannot be made durable must fail (503), and /health
+    says so. The trail is broken the way a full or failing disk would break it, by a write the writer cannot
+    make — here the digest directory replaced by a file (root ignores permissions, not file types). Recovery is
+    a restart, which re-checks the trail; a failed writer never resumes by itself."""
+    s = fresh_server(config_text="[audit]\ndigest_interval_secs = 1\n")
+    iam = s.client("iam")
+    kms = s.client("kms")
+    s3 = s.client("s3")
+    bucket = unique("auditfail")
+    s3.create_bucket(Bucket=bucket)
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    assert s.metric("coffer_audit_failed") == 0
+
+    digests = s.data_dir / "audit" / "digests"
+    aside = tmp_path / "digests-aside"
+    digests.rename(aside)
+    digests.write_bytes(b"not a directory")
+    iam.create_user(UserName=unique("before"))  # a new record, so the next digest is due
+    wait_until(lambda: health(s) == 503, timeout=30, what="/health to report the failed audit trail")
+    assert s.metric("coffer_audit_failed") == 1
+
+    lost = unique("lost")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.create_user(UserName=lost)
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+    assert e.value.response["Error"]["Code"] == "ServiceUnavailable"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.encrypt(KeyId=key, Plaintext=b"x")
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+    assert e.value.response["Error"]["Code"] == "ServiceUnavailableException"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+    # Putting the directory back does not resume the writer.
+    digests.unlink()
+    aside.rename(digests)
+    assert health(s) == 503
+
+    # A restart re-checks the trail and serves again; what was refused never happened.
+    s.stop()
+    s2 = Server(s.data_dir, config_text="[audit]\ndigest_interval_secs = 1\n")
+    try:
+        assert health(s2) == 200
+        users = [u["UserName"] for u in s2.client("iam").list_users()["Users"]]
+        assert lost not in users
+        with pytest.raises(botocore.exceptions.ClientError):
+            s2.client("s3").head_object(Bucket=bucket, Key="k")
+        p = s2.coffer("trail", "verify", "--data-dir", str(s2.data_dir))
+        assert p.stdout.startswith("OK"), p.stdout
+    finally:
+        s2.stop()

@@ -294,9 +294,13 @@ impl Dispatcher {
                         error: Some(err.clone()),
                         ..CallRecord::default()
                     };
-                    self.core
+                    if let Err(unrecorded) = self
+                        .core
                         .record(service.event_source(), &call.ctx, &record)
-                        .await;
+                        .await
+                    {
+                        return ("Unknown", Err(unrecorded));
+                    }
                 }
                 return ("Unknown", Err(err));
             }
@@ -324,11 +328,19 @@ impl Dispatcher {
                 record.response_elements = reply.response_elements.clone();
                 record.additional_event_data = reply.additional_event_data.clone();
             }
+            // A refusal because the trail is down cannot be recorded either.
+            Err(e) if *e == ApiError::audit_unavailable() => return (operation, result),
             Err(e) => record.error = Some(e.clone()),
         }
-        self.core
+        // Every decision is audited: an outcome whose event could not be made durable is not reported — the
+        // caller gets 503 instead (and so does the service that made an internal call).
+        if let Err(unrecorded) = self
+            .core
             .record(service.event_source(), &call.ctx, &record)
-            .await;
+            .await
+        {
+            return (operation, Err(unrecorded));
+        }
         (operation, result)
     }
 

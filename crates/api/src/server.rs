@@ -65,7 +65,17 @@ async fn route(dispatcher: &Dispatcher, req: Request<Incoming>, peer: Peer) -> R
             .is_some_and(|q| q.contains("X-Amz-Algorithm="));
     if unsigned && req.method() == http::Method::GET {
         match req.uri().path() {
-            "/health" => return text(200, "text/plain", "ok\n".into()),
+            "/health" => {
+                // Unhealthy while the audit trail cannot be written: every request is refused then.
+                return match dispatcher.core().audit_failure() {
+                    None => text(200, "text/plain", "ok\n".into()),
+                    Some(_) => text(
+                        503,
+                        "text/plain",
+                        "unavailable: the audit trail cannot be written\n".into(),
+                    ),
+                };
+            }
             "/metrics" => {
                 return text(
                     200,

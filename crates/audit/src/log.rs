@@ -141,6 +141,7 @@ impl AuditLog {
         let shared = Arc::new(Shared {
             segments: Mutex::new(segments),
             counters: Counters::default(),
+            failed: Mutex::new(None),
         });
         let rng = aws_lc_rs::rand::SystemRandom::new();
         let token_key = aws_lc_rs::hmac::Key::generate(aws_lc_rs::hmac::HMAC_SHA256, &rng)
@@ -242,6 +243,30 @@ impl AuditLog {
             .ok_or(Error::Closed)?
             .send(cmd)
             .map_err(|_| Error::Closed)
+    }
+
+    /// Why appends are refused, if they are: the writer failed (a write, fsync, rotation or digest went wrong,
+    /// after which the segment's state on disk is unknown) or the log is closed. `None` while appends can
+    /// succeed. A failed writer never resumes: reopening the log — which checks the active segment and
+    /// truncates a torn tail — is the way back.
+    pub fn failure(&self) -> Option<String> {
+        if let Some(why) = self
+            .shared
+            .failed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        {
+            return Some(why);
+        }
+        let open = self.tx.lock().unwrap_or_else(|p| p.into_inner()).is_some();
+        let running = self
+            .thread
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .is_some_and(|t| !t.is_finished());
+        (!open || !running).then(|| Error::Closed.to_string())
     }
 
     /// Queue backlog, fsync count and fsync latency histogram.

@@ -55,7 +55,9 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let metrics = Arc::new(api::Metrics::new());
     {
         let audit = audit.clone();
-        metrics.add_source(Box::new(move || render_audit_metrics(&audit.metrics())));
+        metrics.add_source(Box::new(move || {
+            render_audit_metrics(&audit.metrics(), audit.failure().is_some())
+        }));
         let store = opened.store.clone();
         metrics.add_source(Box::new(move || {
             store.metrics().to_prometheus("coffer_meta")
@@ -292,9 +294,14 @@ async fn bootstrap(layout: &Layout, iam: &iam::Iam) -> anyhow::Result<Option<(St
     Ok(Some((account.id, account.name)))
 }
 
-fn render_audit_metrics(m: &audit::Metrics) -> String {
+fn render_audit_metrics(m: &audit::Metrics, failed: bool) -> String {
     use std::fmt::Write;
     let mut out = String::new();
+    out.push_str(
+        "# HELP coffer_audit_failed 1 while the audit trail cannot be written (every request is refused).\n",
+    );
+    out.push_str("# TYPE coffer_audit_failed gauge\n");
+    let _ = writeln!(out, "coffer_audit_failed {}", u8::from(failed));
     out.push_str("# HELP coffer_audit_backlog Audit events queued but not yet written.\n");
     out.push_str("# TYPE coffer_audit_backlog gauge\n");
     let _ = writeln!(out, "coffer_audit_backlog {}", m.queue_backlog);
