@@ -152,3 +152,146 @@ def test_requests_fail_while_the_audit_trail_cannot_be_written(fresh_server, tmp
         assert p.stdout.startswith("OK"), p.stdout
     finally:
         s2.stop()
+
+
+def api_address(server):
+    host, port = urllib.parse.urlsplit(server.endpoint).netloc.rsplit(":", 1)
+    return host, int(port)
+
+
+def closed_after(sock, timeout=20):
+    """Blocks until the server closes `sock` (EOF or reset, anything it still sends is read and dropped);
+    returns the seconds that took."""
+    started = time.monotonic()
+    sock.settimeout(timeout)
+    try:
+        while sock.recv(65536):
+            pass
+    except (ConnectionResetError, BrokenPipeError):
+        pass
+    return time.monotonic() - started
+
+
+def response_to(sock, head):
+    """Sends `head` on `sock` and reads one response head; returns its status code."""
+    sock.sendall(head)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, "the server closed the connection"
+        data += chunk
+    length = re.search(rb"(?i)content-length: *(\d+)", data)
+    body = data.split(b"\r\n\r\n", 1)[1]
+    while length and len(body) < int(length.group(1)):
+        body += sock.recv(65536)
+    return int(data.split(b" ", 2)[1])
+
+
+HEALTH = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+NO_EDGE = ["--edge-http", "off", "--edge-https", "off"]
+
+
+def test_slow_or_silent_clients_are_disconnected(fresh_server):
+    """Slowloris: half a request line, a silent connection, a request head dripped byte by byte — each is closed
+    once the header timeout passes; a kept-alive connection gets the (longer) idle timeout."""
+    s = fresh_server(config_text="[api]\nheader_timeout_ms = 500\nidle_timeout_ms = 2000\n", extra_args=NO_EDGE)
+    addr = api_address(s)
+
+    half = socket.create_connection(addr)
+    started = time.monotonic()
+    half.sendall(b"GET /health HT")
+    took = closed_after(half)
+    assert 0.4 <= time.monotonic() - started and took < 10
+
+    silent = socket.create_connection(addr)
+    started = time.monotonic()
+    closed_after(silent)
+    assert 0.4 <= time.monotonic() - started < 10
+
+    drip = socket.create_connection(addr)
+    started = time.monotonic()
+    request = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * 40 + b"\r\n\r\n"
+    sent = 0
+    try:
+        for byte in request:
+            drip.sendall(bytes([byte]))
+            sent += 1
+            time.sleep(0.05)  # the attack's pace: 20 bytes a second
+    except (ConnectionResetError, BrokenPipeError):
+        pass
+    closed_after(drip)
+    assert sent < len(request), "the dripped head was never cut off"
+    assert time.monotonic() - started < 10
+
+    # Kept alive after a response: closed after the idle timeout, not the header timeout.
+    kept = socket.create_connection(addr)
+    assert response_to(kept, HEALTH) == 200
+    started = time.monotonic()
+    closed_after(kept)
+    assert 1.8 <= time.monotonic() - started < 15
+
+
+def test_a_stalled_request_body_times_out(fresh_server):
+    s = fresh_server(config_text="[api]\nbody_timeout_ms = 500\n", extra_args=NO_EDGE)
+    sock = socket.create_connection(api_address(s))
+    head = signed_looking("kms").replace("Content-Length: 0", "Content-Length: 100")
+    started = time.monotonic()
+    sock.sendall(head.encode() + b'{"KeyId": ')
+    sock.settimeout(20)
+    data = sock.recv(65536)
+    assert time.monotonic() - started >= 0.4
+    assert data.startswith(b"HTTP/1.1 400"), data
+    assert b"RequestTimeout" in data, data
+
+
+def test_connections_over_the_cap_are_refused_and_open_ones_keep_working(fresh_server):
+    s = fresh_server(config_text="[api]\nmax_connections = 4\nidle_timeout_ms = 60000\n", extra_args=NO_EDGE)
+    addr = api_address(s)
+    held = []
+    for _ in range(4):
+        c = socket.create_connection(addr)
+        c.settimeout(20)
+        assert response_to(c, HEALTH) == 200
+        held.append(c)
+
+    over = socket.create_connection(addr)
+    over.settimeout(20)
+    try:
+        over.sendall(HEALTH)
+        data = over.recv(65536)
+    except (ConnectionResetError, BrokenPipeError):
+        data = b""
+    assert data == b"" or data.startswith(b"HTTP/1.1 503"), data
+    closed_after(over)
+
+    for c in held:
+        assert response_to(c, HEALTH) == 200
+    # A freed slot is usable again.
+    held.pop().close()
+
+    def fresh_connection_served():
+        c = socket.create_connection(addr)
+        c.settimeout(20)
+        try:
+            return response_to(c, HEALTH) == 200
+        except (AssertionError, ConnectionResetError, BrokenPipeError, IndexError):
+            return False
+        finally:
+            c.close()
+
+    wait_until(fresh_connection_served, timeout=20, what="a connection slot to be freed")
+    for c in held:
+        assert response_to(c, HEALTH) == 200
+        c.close()
+
+
+def test_oversized_headers_are_refused(fresh_server):
+    s = fresh_server(extra_args=NO_EDGE)
+    c = socket.create_connection(api_address(s))
+    c.settimeout(20)
+    many = b"".join(b"X-H%d: v\r\n" % i for i in range(150))
+    assert response_to(c, b"GET /health HTTP/1.1\r\nHost: x\r\n" + many + b"\r\n") == 431
+    c = socket.create_connection(api_address(s))
+    c.settimeout(20)
+    big = b"X-Big: " + b"a" * (70 * 1024) + b"\r\n"
+    assert response_to(c, b"GET /health HTTP/1.1\r\nHost: x\r\n" + big + b"\r\n") == 431

@@ -514,7 +514,14 @@ where
     match limited.collect().await {
         Ok(c) => Ok(c.to_bytes()),
         Err(e) => {
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
+            if e.downcast_ref::<crate::conn::BodyTimeout>().is_some() {
+                // S3's wording; the client stopped sending its body.
+                Err(ApiError::bad_request(
+                    "RequestTimeout",
+                    "Your socket connection to the server was not read from or written to within the timeout period.",
+                ))
+            } else if e
+                .downcast_ref::<http_body_util::LengthLimitError>()
                 .is_some()
             {
                 Err(ApiError::new(

@@ -240,7 +240,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         }
         cloudfront.close_feed();
     };
-    api::server::serve(listener, dispatcher.clone(), shutdown).await;
+    api::server::serve(listener, dispatcher.clone(), config.api_limits, shutdown).await;
     blob_gc.abort();
     tracing::info!("shutting down");
     purge.abort();
