@@ -125,14 +125,10 @@ impl AuditLog {
         let segments_dir = dir.join("segments");
         let digests_dir = dir.join("digests");
         let index_dir = dir.join("index");
+        // Records name principals, accounts and source addresses: only the owner may read the trail, and every
+        // directory and file of it is owner-only from its creation.
         for d in [dir, &segments_dir, &digests_dir, &index_dir] {
-            std::fs::create_dir_all(d).map_err(Error::io(d))?;
-        }
-        // Records name principals, accounts and source addresses: only the owner may read the trail.
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-                .map_err(Error::io(dir))?;
+            crate::fsutil::private_dir(d)?;
         }
         let (segments, file) = recover_segments(&segments_dir, &index_dir)?;
         // recover_segments always leaves at least the (possibly empty) active segment.
@@ -349,7 +345,12 @@ fn recover_segments(
     }
     if segments.is_empty() {
         let path = segments_dir.join(segment_name(1));
-        std::fs::File::create(&path).map_err(Error::io(&path))?;
+        crate::fsutil::private_file()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .map_err(Error::io(&path))?;
         sync_dir(segments_dir)?;
         segments.push(SegmentInfo::empty(path, 1, GENESIS_PREV));
     }

@@ -270,7 +270,7 @@ impl Writer {
         let path = self
             .segments_dir
             .join(crate::fsutil::segment_name(first_seq));
-        let file = std::fs::OpenOptions::new()
+        let file = crate::fsutil::private_file()
             .create_new(true)
             .append(true)
             .open(&path)

@@ -1001,3 +1001,48 @@ fn a_failed_writer_reports_it_and_refuses_every_later_append() {
     log.close().unwrap();
     verify(dir.path(), &public_key()).unwrap();
 }
+
+/// Every directory and file of the trail — segments, index sidecars, digests and their temporary files — is
+/// owner-only from creation, whatever the umask; a trail written with looser modes is restricted on open.
+#[test]
+fn the_trail_is_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    fn loose(root: &Path) -> Vec<(PathBuf, u32)> {
+        let mut out = Vec::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(p) = stack.pop() {
+            let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                out.push((p.clone(), mode));
+            }
+            if p.is_dir() {
+                stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+            }
+        }
+        out
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let trail = dir.path().join("audit");
+    let mut cfg = config(SyncMode::PerEvent);
+    cfg.segment_max_bytes = 2048;
+    let log = AuditLog::open(&trail, cfg.clone(), signer()).unwrap();
+    for i in 0..20 {
+        log.append(user_event(i, "Decrypt", "alice"))
+            .wait()
+            .unwrap();
+    }
+    log.close().unwrap();
+    assert!(segment_files(&trail).len() > 1, "the test needs a rotation");
+    assert!(std::fs::read_dir(trail.join("digests")).unwrap().count() > 0);
+    assert!(std::fs::read_dir(trail.join("index")).unwrap().count() > 0);
+    assert_eq!(loose(&trail), vec![]);
+
+    for p in [trail.join("segments"), segment_files(&trail)[0].clone()] {
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    AuditLog::open(&trail, cfg, signer())
+        .unwrap()
+        .close()
+        .unwrap();
+    assert_eq!(loose(&trail), vec![]);
+}
