@@ -345,3 +345,35 @@ def test_data_files_and_directories_are_owner_only(fresh_server):
         s2.stop()
     assert loose_modes(s.data_dir) == []
 
+
+def admin_socket_of(server):
+    candidates = [server.data_dir / "admin" / "admin.sock", server.data_dir / "admin.sock"]
+    return next(p for p in candidates if p.exists())
+
+
+def test_the_admin_socket_is_private_and_bounds_its_requests(server):
+    import os
+    import stat
+
+    path = admin_socket_of(server)
+    # Bound inside a directory only the owner can enter, so it is never reachable, even for an instant.
+    parent = path.parent
+    assert parent != server.data_dir, "the socket must live in its own private directory"
+    assert stat.S_IMODE(os.stat(parent).st_mode) == 0o700
+    # An endless line is cut off instead of filling the server's memory.
+    c = socket.socket(socket.AF_UNIX)
+    c.connect(str(path))
+    c.settimeout(30)
+    sent = 0
+    chunk = b"x" * (1 << 20)
+    try:
+        while sent < (256 << 20):
+            c.sendall(chunk)
+            sent += len(chunk)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    assert sent < (256 << 20), "the server kept reading an unbounded line"
+    c.close()
+    # And the socket still serves well-formed requests.
+    p = server.coffer("account", "create", "--name", unique("adm"), "--data-dir", str(server.data_dir), "--json")
+    assert '"account_id"' in p.stdout

@@ -65,9 +65,15 @@ impl Layout {
         self.root.join("root-credentials")
     }
 
-    /// The running server's admin socket (mode 0600), used by `coffer account create`.
+    /// The directory of the admin socket (mode 0700): binding inside it means the socket is never reachable
+    /// by anyone else, not even between its creation and a chmod.
+    pub fn admin_dir(&self) -> PathBuf {
+        self.root.join("admin")
+    }
+
+    /// The running server's admin socket (mode 0600, in [`Layout::admin_dir`]), used by `coffer account create`.
     pub fn admin_socket(&self) -> PathBuf {
-        self.root.join("admin.sock")
+        self.admin_dir().join("admin.sock")
     }
 
     /// The edge identity's access key (shared-credentials format, profile `edge`, mode 0600), for edge nodes.
