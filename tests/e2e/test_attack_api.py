@@ -377,3 +377,27 @@ def test_the_admin_socket_is_private_and_bounds_its_requests(server):
     # And the socket still serves well-formed requests.
     p = server.coffer("account", "create", "--name", unique("adm"), "--data-dir", str(server.data_dir), "--json")
     assert '"account_id"' in p.stdout
+
+
+def test_bodies_of_unknown_keys_and_anonymous_callers_are_not_buffered(server):
+    """Bodies of the JSON and Query services are read whole (the signature covers them) — up to 8 MiB each. A
+    request naming an access key that does not exist is refused before its body is read, so nobody without a
+    key can make the server hold megabytes per connection; an anonymous one may send 64 KiB at most."""
+    c = socket.create_connection(api_address(server))
+    c.settimeout(20)
+    head = signed_looking("kms").replace("Content-Length: 0", "Content-Length: 8000000")
+    c.sendall(head.encode())  # and no body at all
+    data = c.recv(65536)
+    assert data.startswith(b"HTTP/1.1 400"), data
+    assert b"UnrecognizedClientException" in data, data
+    c.close()
+
+    c = socket.create_connection(api_address(server))
+    c.settimeout(20)
+    c.sendall(
+        b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: TrentService.ListKeys\r\n"
+        b"Content-Type: application/x-amz-json-1.1\r\nContent-Length: 1000000\r\n\r\n" + b" " * 70000
+    )
+    data = c.recv(65536)
+    assert data.startswith(b"HTTP/1.1 413"), data
+    c.close()

@@ -25,6 +25,10 @@ use crate::trail::CallRecord;
 /// The largest request body accepted by services whose bodies are read whole (everything but S3 objects).
 pub const MAX_BODY: usize = 8 * 1024 * 1024;
 
+/// The largest body of an unsigned request to those services (none of them serves one; the limit only bounds
+/// what is read before saying so).
+pub const MAX_ANONYMOUS_BODY: usize = 64 * 1024;
+
 /// Where a request came from and how: filled by the listener.
 #[derive(Debug, Clone, Copy)]
 pub struct Peer {
@@ -187,7 +191,25 @@ impl Dispatcher {
         };
         let protocol = service.protocol();
 
-        let body = match read_body(body, MAX_BODY).await {
+        // The body is read whole before the signature can be checked (the signature covers it). So that nobody
+        // without credentials can make the server hold megabytes per connection, a request naming an access key
+        // that does not exist is refused before its body is read, and an anonymous one (no service here takes
+        // one) may send little.
+        let limit = match &auth {
+            Some(a) => {
+                if let Err(err) = self.known_key(&a.access_key_id, &service_name) {
+                    return self.finish_unaudited(
+                        &service_name,
+                        "Unknown",
+                        err.render(protocol, &request_id),
+                        started,
+                    );
+                }
+                MAX_BODY
+            }
+            None => MAX_ANONYMOUS_BODY,
+        };
+        let body = match read_body(body, limit).await {
             Ok(b) => b,
             Err(err) => {
                 return self.finish_unaudited(
@@ -342,6 +364,15 @@ impl Dispatcher {
             return (operation, Err(unrecorded));
         }
         (operation, result)
+    }
+
+    /// Refuses an access key id that is unknown or inactive, as [`Dispatcher::authenticate`] would.
+    fn known_key(&self, access_key_id: &str, service: &str) -> Result<(), ApiError> {
+        match self.iam().authenticate(access_key_id) {
+            Ok(Some(c)) if c.active => Ok(()),
+            Ok(_) => Err(AuthFailure::UnknownKey.to_api_error(service)),
+            Err(e) => Err(ApiError::internal(e)),
+        }
     }
 
     /// Resolves the access key, checks session tokens and expiry, and verifies the signature.
