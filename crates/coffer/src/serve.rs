@@ -134,6 +134,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let dispatcher = Arc::new(dispatcher);
     kms_handle.bind(&dispatcher);
 
+    let signals = ShutdownSignal::listen();
     let listener = tokio::net::TcpListener::bind(config.api)
         .await
         .with_context(|| format!("binding the API endpoint {}", config.api))?;
@@ -234,7 +235,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     // On shutdown, the in-process edge stops first and other edges' long polls are answered at once, so draining
     // open requests never waits for a feed request to time out.
     let shutdown = async move {
-        shutdown_signal().await;
+        signals.wait().await;
         if let Some(running) = running_edge {
             running.stop();
         }
@@ -329,16 +330,45 @@ fn render_audit_metrics(m: &audit::Metrics, failed: bool) -> String {
 }
 
 pub(crate) async fn shutdown_signal() {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!("cannot listen for SIGTERM: {e}");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+    ShutdownSignal::listen().wait().await;
+}
+
+/// SIGINT and SIGTERM, listened for from the moment this is made. tokio installs a signal handler only when
+/// the stream is created, so a server creates this before it announces itself (the endpoint file): a SIGTERM
+/// sent as soon as it is up must shut it down cleanly, never kill it with the default action.
+pub(crate) struct ShutdownSignal {
+    interrupt: Option<tokio::signal::unix::Signal>,
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl ShutdownSignal {
+    pub(crate) fn listen() -> Self {
+        use tokio::signal::unix::{signal, SignalKind};
+        let listen = |kind, name| match signal(kind) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::warn!("cannot listen for {name}: {e}");
+                None
+            }
+        };
+        Self {
+            interrupt: listen(SignalKind::interrupt(), "SIGINT"),
+            terminate: listen(SignalKind::terminate(), "SIGTERM"),
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+    }
+
+    pub(crate) async fn wait(mut self) {
+        async fn next(s: &mut Option<tokio::signal::unix::Signal>) {
+            match s {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        }
+        tokio::select! {
+            () = next(&mut self.interrupt) => {}
+            () = next(&mut self.terminate) => {}
+        }
     }
 }
