@@ -25,6 +25,10 @@ use crate::trail::CallRecord;
 /// The largest request body accepted by services whose bodies are read whole (everything but S3 objects).
 pub const MAX_BODY: usize = 8 * 1024 * 1024;
 
+/// The largest body of an unsigned request to those services (none of them serves one; the limit only bounds
+/// what is read before saying so).
+pub const MAX_ANONYMOUS_BODY: usize = 64 * 1024;
+
 /// Where a request came from and how: filled by the listener.
 #[derive(Debug, Clone, Copy)]
 pub struct Peer {
@@ -125,10 +129,11 @@ impl Dispatcher {
                 default_region: self.default_region.clone(),
             };
             let started = Instant::now();
+            let label = raw.signing_name();
             let req = req.map(|b| http_body_util::BodyExt::map_err(b, Into::into).boxed_unsync());
             let resp = raw.serve(req, arrival).await;
             self.metrics()
-                .observe(&service, "S3", resp.status().as_u16(), started.elapsed());
+                .observe(label, "S3", resp.status().as_u16(), started.elapsed());
             return resp;
         }
         self.handle(req, peer).await.map(|b| {
@@ -186,7 +191,25 @@ impl Dispatcher {
         };
         let protocol = service.protocol();
 
-        let body = match read_body(body, MAX_BODY).await {
+        // The body is read whole before the signature can be checked (the signature covers it). So that nobody
+        // without credentials can make the server hold megabytes per connection, a request naming an access key
+        // that does not exist is refused before its body is read, and an anonymous one (no service here takes
+        // one) may send little.
+        let limit = match &auth {
+            Some(a) => {
+                if let Err(err) = self.known_key(&a.access_key_id, &service_name) {
+                    return self.finish_unaudited(
+                        &service_name,
+                        "Unknown",
+                        err.render(protocol, &request_id),
+                        started,
+                    );
+                }
+                MAX_BODY
+            }
+            None => MAX_ANONYMOUS_BODY,
+        };
+        let body = match read_body(body, limit).await {
             Ok(b) => b,
             Err(err) => {
                 return self.finish_unaudited(
@@ -254,12 +277,24 @@ impl Dispatcher {
             Err(err) => err.render(protocol, &request_id),
         };
         self.metrics().observe(
-            &service_name,
+            service.signing_name(),
             operation,
             response.status().as_u16(),
             started.elapsed(),
         );
         response
+    }
+
+    /// The metrics label of a service name taken from a request: the registered service's own signing name,
+    /// or `unknown` — a credential scope is attacker-chosen text and must never become a series.
+    fn service_label(&self, name: &str) -> &'static str {
+        if let Some(s) = self.services.get(name) {
+            return s.signing_name();
+        }
+        if let Some(r) = self.raw.get(name) {
+            return r.signing_name();
+        }
+        crate::metrics::UNKNOWN
     }
 
     /// Plans, authorizes, executes and audits one call. Returns the operation name for metrics.
@@ -281,9 +316,13 @@ impl Dispatcher {
                         error: Some(err.clone()),
                         ..CallRecord::default()
                     };
-                    self.core
+                    if let Err(unrecorded) = self
+                        .core
                         .record(service.event_source(), &call.ctx, &record)
-                        .await;
+                        .await
+                    {
+                        return ("Unknown", Err(unrecorded));
+                    }
                 }
                 return ("Unknown", Err(err));
             }
@@ -311,12 +350,29 @@ impl Dispatcher {
                 record.response_elements = reply.response_elements.clone();
                 record.additional_event_data = reply.additional_event_data.clone();
             }
+            // A refusal because the trail is down cannot be recorded either.
+            Err(e) if *e == ApiError::audit_unavailable() => return (operation, result),
             Err(e) => record.error = Some(e.clone()),
         }
-        self.core
+        // Every decision is audited: an outcome whose event could not be made durable is not reported — the
+        // caller gets 503 instead (and so does the service that made an internal call).
+        if let Err(unrecorded) = self
+            .core
             .record(service.event_source(), &call.ctx, &record)
-            .await;
+            .await
+        {
+            return (operation, Err(unrecorded));
+        }
         (operation, result)
+    }
+
+    /// Refuses an access key id that is unknown or inactive, as [`Dispatcher::authenticate`] would.
+    fn known_key(&self, access_key_id: &str, service: &str) -> Result<(), ApiError> {
+        match self.iam().authenticate(access_key_id) {
+            Ok(Some(c)) if c.active => Ok(()),
+            Ok(_) => Err(AuthFailure::UnknownKey.to_api_error(service)),
+            Err(e) => Err(ApiError::internal(e)),
+        }
     }
 
     /// Resolves the access key, checks session tokens and expiry, and verifies the signature.
@@ -406,7 +462,7 @@ impl Dispatcher {
             Err(e) => e.status,
         };
         self.metrics()
-            .observe(service_name, operation, status, started.elapsed());
+            .observe(service.signing_name(), operation, status, started.elapsed());
         result
     }
 
@@ -425,7 +481,7 @@ impl Dispatcher {
         started: Instant,
     ) -> Response<Bytes> {
         self.metrics().observe(
-            service,
+            self.service_label(service),
             operation,
             response.status().as_u16(),
             started.elapsed(),
@@ -489,7 +545,14 @@ where
     match limited.collect().await {
         Ok(c) => Ok(c.to_bytes()),
         Err(e) => {
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
+            if e.downcast_ref::<crate::conn::BodyTimeout>().is_some() {
+                // S3's wording; the client stopped sending its body.
+                Err(ApiError::bad_request(
+                    "RequestTimeout",
+                    "Your socket connection to the server was not read from or written to within the timeout period.",
+                ))
+            } else if e
+                .downcast_ref::<http_body_util::LengthLimitError>()
                 .is_some()
             {
                 Err(ApiError::new(

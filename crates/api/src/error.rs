@@ -18,6 +18,9 @@ pub enum Protocol {
     RestXmlWrapped { xmlns: &'static str },
 }
 
+/// The code of [`ApiError::audit_unavailable`].
+const AUDIT_UNAVAILABLE: &str = "ServiceUnavailable";
+
 /// An error response: AWS error code, message and HTTP status. Messages never carry more than AWS would say.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -50,6 +53,16 @@ impl ApiError {
         )
     }
 
+    /// 503 for a request whose audit event cannot be recorded (the trail is failing). The code is
+    /// `ServiceUnavailable`; JSON services render it as `ServiceUnavailableException` ([`ApiError::render`]).
+    pub fn audit_unavailable() -> Self {
+        Self::new(
+            503,
+            AUDIT_UNAVAILABLE,
+            "The service is unavailable: the request could not be recorded in the audit trail.",
+        )
+    }
+
     /// Whether the fault is the caller's (`Sender`) or ours (`Receiver`), for Query error documents.
     fn fault(&self) -> &'static str {
         if self.status >= 500 {
@@ -75,7 +88,7 @@ impl ApiError {
             ),
             Protocol::Json => (
                 "application/x-amz-json-1.1",
-                serde_json::json!({"__type": self.code, "message": self.message}).to_string(),
+                serde_json::json!({"__type": self.json_code(), "message": self.message}).to_string(),
             ),
             Protocol::RestXml => (
                 "application/xml",
@@ -113,11 +126,20 @@ impl ApiError {
             }
         }
         if matches!(protocol, Protocol::Json) {
-            if let Ok(v) = HeaderValue::from_str(&self.code) {
+            if let Ok(v) = HeaderValue::from_str(self.json_code()) {
                 h.insert("x-amzn-errortype", v);
             }
         }
         resp
+    }
+
+    /// The code as a JSON service names it: their exceptions end in `Exception`.
+    fn json_code(&self) -> &str {
+        if self.status == 503 && self.code == AUDIT_UNAVAILABLE {
+            "ServiceUnavailableException"
+        } else {
+            &self.code
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 //! the identity, session and resource policies that apply, runs the operation, and appends one audit event.
 
 mod authz;
+mod conn;
 pub mod context;
 mod core;
 mod dispatch;
@@ -18,6 +19,7 @@ pub mod xml;
 
 pub use crate::core::Core;
 pub use authz::DenialStyle;
+pub use conn::BodyTimeout;
 pub use context::{format_time, AuthType, RequestContext, Via};
 pub use dispatch::{ApiBody, Arrival, BoxError, Dispatcher, Peer, RawService, MAX_BODY};
 pub use error::{ApiError, AuthFailure, Protocol};

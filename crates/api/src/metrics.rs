@@ -1,6 +1,10 @@
 //! Request metrics in Prometheus text format: counts by service, operation and status, and latency histograms
 //! by service and operation. Counters are atomics behind a read-mostly map, so recording takes no lock on the
 //! common path.
+//!
+//! `/metrics` is anonymous, so no label value may come from a request: services and operations are
+//! `&'static str` names this process knows (anything else is counted as [`UNKNOWN`]), statuses are the
+//! responses' own, and every label value is still escaped as the text format requires.
 
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -24,10 +28,30 @@ struct OpStats {
 /// A source of extra metric lines (audit backlog, metadata commits…), rendered after the request metrics.
 pub type MetricSource = Box<dyn Fn() -> String + Send + Sync>;
 
+/// The label of a service or operation this endpoint does not know.
+pub const UNKNOWN: &str = "unknown";
+
+/// A label value escaped for the Prometheus text format: backslash, double quote and line feed.
+pub fn escape_label(value: &str) -> std::borrow::Cow<'_, str> {
+    if !value.contains(['\\', '"', '\n']) {
+        return std::borrow::Cow::Borrowed(value);
+    }
+    let mut out = String::with_capacity(value.len() + 8);
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// The metrics registry of one process.
 #[derive(Default)]
 pub struct Metrics {
-    ops: RwLock<HashMap<(String, &'static str), Arc<OpStats>>>,
+    ops: RwLock<HashMap<(&'static str, &'static str), Arc<OpStats>>>,
     sources: RwLock<Vec<MetricSource>>,
 }
 
@@ -41,11 +65,18 @@ impl Metrics {
         self.sources.write().expect("metrics lock").push(source);
     }
 
-    /// Records one finished request.
-    pub fn observe(&self, service: &str, operation: &'static str, status: u16, elapsed: Duration) {
+    /// Records one finished request. Both labels are names known at compile time (a service's signing name,
+    /// an AWS operation, or [`UNKNOWN`]), so the series are bounded by the code, never by requests.
+    pub fn observe(
+        &self,
+        service: &'static str,
+        operation: &'static str,
+        status: u16,
+        elapsed: Duration,
+    ) {
         let stats = {
             let ops = self.ops.read().expect("metrics lock");
-            ops.get(&(service.to_owned(), operation)).cloned()
+            ops.get(&(service, operation)).cloned()
         };
         let stats = match stats {
             Some(s) => s,
@@ -53,7 +84,7 @@ impl Metrics {
                 .ops
                 .write()
                 .expect("metrics lock")
-                .entry((service.to_owned(), operation))
+                .entry((service, operation))
                 .or_default()
                 .clone(),
         };
@@ -79,7 +110,7 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::new();
         let ops = self.ops.read().expect("metrics lock");
-        let mut keys: Vec<_> = ops.keys().cloned().collect();
+        let mut keys: Vec<_> = ops.keys().copied().collect();
         keys.sort();
         out.push_str(
             "# HELP coffer_requests_total API requests by service, operation and HTTP status.\n",
@@ -99,7 +130,8 @@ impl Metrics {
                 let _ = writeln!(
                     out,
                     "coffer_requests_total{{service=\"{}\",operation=\"{}\",status=\"{status}\"}} {n}",
-                    key.0, key.1
+                    escape_label(key.0),
+                    escape_label(key.1)
                 );
             }
         }
@@ -107,7 +139,11 @@ impl Metrics {
         out.push_str("# TYPE coffer_request_duration_seconds histogram\n");
         for key in &keys {
             let stats = &ops[key];
-            let labels = format!("service=\"{}\",operation=\"{}\"", key.0, key.1);
+            let labels = format!(
+                "service=\"{}\",operation=\"{}\"",
+                escape_label(key.0),
+                escape_label(key.1)
+            );
             for (i, le) in BUCKETS.iter().enumerate() {
                 let _ = writeln!(
                     out,
@@ -159,5 +195,16 @@ mod tests {
         ));
         assert!(text.contains("coffer_request_duration_seconds_count{service=\"sts\",operation=\"GetCallerIdentity\"} 2"));
         assert!(text.ends_with("coffer_extra 1\n"));
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(escape_label("kms"), "kms");
+        assert_eq!(escape_label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+        let m = Metrics::new();
+        m.observe("x\"}\nfake 1", "Op", 200, Duration::ZERO);
+        let text = m.render();
+        assert!(!text.lines().any(|l| l.starts_with("fake")), "{text}");
+        assert!(text.contains("service=\"x\\\"}\\nfake 1\""), "{text}");
     }
 }

@@ -125,14 +125,10 @@ impl AuditLog {
         let segments_dir = dir.join("segments");
         let digests_dir = dir.join("digests");
         let index_dir = dir.join("index");
+        // Records name principals, accounts and source addresses: only the owner may read the trail, and every
+        // directory and file of it is owner-only from its creation.
         for d in [dir, &segments_dir, &digests_dir, &index_dir] {
-            std::fs::create_dir_all(d).map_err(Error::io(d))?;
-        }
-        // Records name principals, accounts and source addresses: only the owner may read the trail.
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-                .map_err(Error::io(dir))?;
+            crate::fsutil::private_dir(d)?;
         }
         let (segments, file) = recover_segments(&segments_dir, &index_dir)?;
         // recover_segments always leaves at least the (possibly empty) active segment.
@@ -141,6 +137,7 @@ impl AuditLog {
         let shared = Arc::new(Shared {
             segments: Mutex::new(segments),
             counters: Counters::default(),
+            failed: Mutex::new(None),
         });
         let rng = aws_lc_rs::rand::SystemRandom::new();
         let token_key = aws_lc_rs::hmac::Key::generate(aws_lc_rs::hmac::HMAC_SHA256, &rng)
@@ -244,6 +241,30 @@ impl AuditLog {
             .map_err(|_| Error::Closed)
     }
 
+    /// Why appends are refused, if they are: the writer failed (a write, fsync, rotation or digest went wrong,
+    /// after which the segment's state on disk is unknown) or the log is closed. `None` while appends can
+    /// succeed. A failed writer never resumes: reopening the log — which checks the active segment and
+    /// truncates a torn tail — is the way back.
+    pub fn failure(&self) -> Option<String> {
+        if let Some(why) = self
+            .shared
+            .failed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        {
+            return Some(why);
+        }
+        let open = self.tx.lock().unwrap_or_else(|p| p.into_inner()).is_some();
+        let running = self
+            .thread
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .is_some_and(|t| !t.is_finished());
+        (!open || !running).then(|| Error::Closed.to_string())
+    }
+
     /// Queue backlog, fsync count and fsync latency histogram.
     pub fn metrics(&self) -> Metrics {
         self.shared.counters.snapshot()
@@ -324,7 +345,12 @@ fn recover_segments(
     }
     if segments.is_empty() {
         let path = segments_dir.join(segment_name(1));
-        std::fs::File::create(&path).map_err(Error::io(&path))?;
+        crate::fsutil::private_file()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .map_err(Error::io(&path))?;
         sync_dir(segments_dir)?;
         segments.push(SegmentInfo::empty(path, 1, GENESIS_PREV));
     }

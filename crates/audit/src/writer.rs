@@ -42,6 +42,8 @@ pub(crate) struct Shared {
     /// batch's appends, so a lookup sees every completed append.
     pub(crate) segments: Mutex<Vec<SegmentInfo>>,
     pub(crate) counters: Counters,
+    /// Why the writer stopped accepting appends (a failed write, fsync, rotation or digest), once it has.
+    pub(crate) failed: Mutex<Option<String>>,
 }
 
 impl Shared {
@@ -155,6 +157,7 @@ impl Writer {
             Err(e) => {
                 tracing::error!(error = %e, "audit writer failed; refusing further appends");
                 self.failed = Some(e.to_string());
+                *self.shared.failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
                 false
             }
         }
@@ -267,7 +270,7 @@ impl Writer {
         let path = self
             .segments_dir
             .join(crate::fsutil::segment_name(first_seq));
-        let file = std::fs::OpenOptions::new()
+        let file = crate::fsutil::private_file()
             .create_new(true)
             .append(true)
             .open(&path)

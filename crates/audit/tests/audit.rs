@@ -947,3 +947,102 @@ fn lookup_sees_only_the_requested_account_and_root_as_username() {
     )
     .is_empty());
 }
+
+/// A writer that cannot write (here: the next segment cannot be created, because its directory is gone — which
+/// works whoever runs the test, root included) refuses that append and every later one, says so through
+/// `failure`, and keeps refusing after the cause is gone; reopening recovers, with one intact chain.
+#[test]
+fn a_failed_writer_reports_it_and_refuses_every_later_append() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(SyncMode::PerEvent);
+    cfg.segment_max_bytes = 2048;
+    let log = AuditLog::open(dir.path(), cfg.clone(), signer()).unwrap();
+    assert_eq!(log.failure(), None);
+    log.append(user_event(1, "Encrypt", "alice"))
+        .wait()
+        .unwrap();
+
+    let segments = dir.path().join("segments");
+    let moved = dir.path().join("segments.away");
+    std::fs::rename(&segments, &moved).unwrap();
+    // Appending until the segment would overflow forces a rotation into the missing directory.
+    let mut failed_at = None;
+    for i in 2..100 {
+        if log
+            .append(user_event(i, "Decrypt", "alice"))
+            .wait()
+            .is_err()
+        {
+            failed_at = Some(i);
+            break;
+        }
+    }
+    let failed_at = failed_at.expect("rotation into a missing directory must fail");
+    let why = log.failure().expect("the failure is reported");
+    assert!(why.contains("segments"), "{why}");
+
+    // Putting the directory back does not resume a writer whose state on disk is unknown.
+    std::fs::rename(&moved, &segments).unwrap();
+    assert!(log
+        .append(user_event(failed_at + 1, "Decrypt", "alice"))
+        .wait()
+        .is_err());
+    assert!(log.failure().is_some());
+    assert!(log.close().is_err());
+
+    // Reopening recovers: every acknowledged record is there and the chain verifies.
+    let log = AuditLog::open(dir.path(), cfg, signer()).unwrap();
+    assert_eq!(log.failure(), None);
+    log.append(user_event(1000, "Encrypt", "bob"))
+        .wait()
+        .unwrap();
+    let all = lookup_all(&log, &LookupQuery::default());
+    assert_eq!(all.len() as u64, failed_at);
+    log.close().unwrap();
+    verify(dir.path(), &public_key()).unwrap();
+}
+
+/// Every directory and file of the trail — segments, index sidecars, digests and their temporary files — is
+/// owner-only from creation, whatever the umask; a trail written with looser modes is restricted on open.
+#[test]
+fn the_trail_is_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    fn loose(root: &Path) -> Vec<(PathBuf, u32)> {
+        let mut out = Vec::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(p) = stack.pop() {
+            let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                out.push((p.clone(), mode));
+            }
+            if p.is_dir() {
+                stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+            }
+        }
+        out
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let trail = dir.path().join("audit");
+    let mut cfg = config(SyncMode::PerEvent);
+    cfg.segment_max_bytes = 2048;
+    let log = AuditLog::open(&trail, cfg.clone(), signer()).unwrap();
+    for i in 0..20 {
+        log.append(user_event(i, "Decrypt", "alice"))
+            .wait()
+            .unwrap();
+    }
+    log.close().unwrap();
+    assert!(segment_files(&trail).len() > 1, "the test needs a rotation");
+    assert!(std::fs::read_dir(trail.join("digests")).unwrap().count() > 0);
+    assert!(std::fs::read_dir(trail.join("index")).unwrap().count() > 0);
+    assert_eq!(loose(&trail), vec![]);
+
+    for p in [trail.join("segments"), segment_files(&trail)[0].clone()] {
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    AuditLog::open(&trail, cfg, signer())
+        .unwrap()
+        .close()
+        .unwrap();
+    assert_eq!(loose(&trail), vec![]);
+}

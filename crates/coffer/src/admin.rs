@@ -1,18 +1,29 @@
 //! Operator commands that change accounts. A running server owns the metadata store (redb holds an exclusive
 //! lock), so `coffer account create` asks it over a Unix socket in the data directory — reachable only by the
 //! data directory's owner — and opens the store itself only when no server is running.
+//!
+//! The socket is bound inside its own 0700 directory, so it is owner-only from the moment it exists (a chmod
+//! after binding leaves a window in which anyone could connect); a connection from another user (root aside) is
+//! refused by its peer credentials as well; and a request is one line of at most [`MAX_REQUEST`] bytes, read
+//! within [`REQUEST_TIMEOUT`].
 
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 
 use crate::state::{self, Layout};
+
+/// The longest admin request line, newline included; an account name is at most 64 characters.
+const MAX_REQUEST: u64 = 4096;
+/// How long a client may take to send its request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -37,29 +48,40 @@ enum AdminResponse {
 
 /// Starts the admin socket of a running server.
 pub fn listen(layout: &Layout, iam: iam::Iam) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let dir = layout.admin_dir();
+    state::private_dir(&dir)?;
+    let owner = std::fs::metadata(&dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .uid();
     let path = layout.admin_socket();
     let _ = std::fs::remove_file(&path);
+    // Releases of coffer before the admin directory bound the socket in the data directory itself.
+    let _ = std::fs::remove_file(layout.root().join("admin.sock"));
     let listener = tokio::net::UnixListener::bind(&path)
         .with_context(|| format!("binding {}", path.display()))?;
+    // Unreachable through the 0700 directory anyway; the socket's own mode says the same.
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
     Ok(tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
+            let stream = match listener.accept().await {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    tracing::warn!("admin socket accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
             };
+            let peer = stream.peer_cred().ok().map(|c| c.uid());
+            if !peer.is_some_and(|uid| uid == owner || uid == 0) {
+                tracing::warn!("refusing an admin connection from uid {peer:?}");
+                continue;
+            }
             let iam = iam.clone();
             tokio::spawn(async move {
                 let (read, mut write) = stream.into_split();
-                let mut line = String::new();
-                let mut reader = tokio::io::BufReader::new(read);
-                if reader.read_line(&mut line).await.is_err() {
-                    return;
-                }
-                let response = match serde_json::from_str::<AdminRequest>(&line) {
+                let response = match read_request(read).await {
                     Ok(AdminRequest::CreateAccount { name }) => create(&iam, &name).await,
-                    Err(e) => AdminResponse::Error {
-                        error: format!("bad admin request: {e}"),
-                    },
+                    Err(error) => AdminResponse::Error { error },
                 };
                 let mut text = serde_json::to_string(&response).unwrap_or_default();
                 text.push('\n');
@@ -67,6 +89,23 @@ pub fn listen(layout: &Layout, iam: iam::Iam) -> anyhow::Result<tokio::task::Joi
             });
         }
     }))
+}
+
+/// Reads one request line, bounded in length and time.
+async fn read_request(read: tokio::net::unix::OwnedReadHalf) -> Result<AdminRequest, String> {
+    let mut line = String::new();
+    let mut reader = tokio::io::BufReader::new(read.take(MAX_REQUEST));
+    match tokio::time::timeout(REQUEST_TIMEOUT, reader.read_line(&mut line)).await {
+        Err(_) => return Err("bad admin request: timed out".into()),
+        Ok(Err(e)) => return Err(format!("bad admin request: {e}")),
+        Ok(Ok(_)) => {}
+    }
+    if !line.ends_with('\n') {
+        return Err(format!(
+            "bad admin request: not one line of at most {MAX_REQUEST} bytes"
+        ));
+    }
+    serde_json::from_str::<AdminRequest>(&line).map_err(|e| format!("bad admin request: {e}"))
 }
 
 async fn create(iam: &iam::Iam, name: &str) -> AdminResponse {
@@ -131,5 +170,42 @@ pub fn create_account(data_dir: &Path, name: &str, json: bool) -> anyhow::Result
             Ok(ExitCode::SUCCESS)
         }
         AdminResponse::Error { error } => bail!("{error}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn request_of(bytes: Vec<u8>) -> Result<AdminRequest, String> {
+        let (client, server) = tokio::net::UnixStream::pair().unwrap();
+        let (read, _write) = server.into_split();
+        let writer = tokio::spawn(async move {
+            let mut client = client;
+            // The server stops reading at the limit; a write past it may fail, which is the point.
+            let _ = client.write_all(&bytes).await;
+            client
+        });
+        let out = read_request(read).await;
+        drop(writer);
+        out
+    }
+
+    #[tokio::test]
+    async fn requests_are_one_bounded_line() {
+        let ok = request_of(b"{\"op\":\"create_account\",\"name\":\"a\"}\n".to_vec()).await;
+        assert!(matches!(ok, Ok(AdminRequest::CreateAccount { name }) if name == "a"));
+        let endless = request_of(vec![b'x'; 1 << 20]).await.unwrap_err();
+        assert!(endless.contains("at most 4096 bytes"), "{endless}");
+        let garbage = request_of(b"nope\n".to_vec()).await.unwrap_err();
+        assert!(garbage.starts_with("bad admin request"), "{garbage}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_client_times_out() {
+        let (_client, server) = tokio::net::UnixStream::pair().unwrap();
+        let (read, _write) = server.into_split();
+        let e = read_request(read).await.unwrap_err();
+        assert!(e.contains("timed out"), "{e}");
     }
 }

@@ -13,7 +13,9 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
-    pub api: Option<String>,
+    /// `api = "127.0.0.1:9000"`, or an `[api]` table with `listen` and the listener's limits.
+    #[serde(default, deserialize_with = "api_file_config")]
+    pub api: ApiFileConfig,
     pub region: Option<String>,
     #[serde(default)]
     pub audit: AuditFileConfig,
@@ -23,6 +25,50 @@ pub struct FileConfig {
     pub s3: S3FileConfig,
     #[serde(default)]
     pub edge: EdgeFileConfig,
+}
+
+/// `[api]`: the API listener — its address and its limits against slow, idle and too many clients. For
+/// compatibility, `api` may also be just the address (`api = "127.0.0.1:9000"`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiFileConfig {
+    /// The address to listen on (default `127.0.0.1:9000`).
+    pub listen: Option<String>,
+    /// A request head must be complete within this many milliseconds (default 10000).
+    pub header_timeout_ms: Option<u64>,
+    /// Keep-alive and response-write idle limit in milliseconds (default 75000).
+    pub idle_timeout_ms: Option<u64>,
+    /// The longest pause in a request body, in milliseconds (default 30000).
+    pub body_timeout_ms: Option<u64>,
+    /// Connections open at once (default 512); more are answered 503 and closed.
+    pub max_connections: Option<usize>,
+}
+
+/// Reads `api` as either a string (the address) or the `[api]` table, keeping the table's unknown-key errors.
+fn api_file_config<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ApiFileConfig, D::Error> {
+    struct Either;
+    impl<'de> serde::de::Visitor<'de> for Either {
+        type Value = ApiFileConfig;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an address like \"127.0.0.1:9000\" or an [api] table")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ApiFileConfig, E> {
+            Ok(ApiFileConfig {
+                listen: Some(v.to_owned()),
+                ..ApiFileConfig::default()
+            })
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            map: A,
+        ) -> Result<ApiFileConfig, A::Error> {
+            ApiFileConfig::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+        }
+    }
+    d.deserialize_any(Either)
 }
 
 /// `[edge]`: the in-process edge node.
@@ -165,6 +211,8 @@ pub enum AuditSync {
 pub struct ServeConfig {
     pub data_dir: PathBuf,
     pub api: SocketAddr,
+    /// The API listener's timeouts and connection cap.
+    pub api_limits: api::server::Limits,
     pub region: String,
     pub audit_sync: AuditSync,
     pub digest_interval: Duration,
@@ -197,9 +245,10 @@ impl ServeConfig {
             .data_dir
             .or(file.data_dir)
             .unwrap_or_else(|| PathBuf::from("./coffer-data"));
+        let api_limits = api_limits(&file.api)?;
         let api_text = over
             .api
-            .or(file.api)
+            .or(file.api.listen)
             .unwrap_or_else(|| "127.0.0.1:9000".into());
         let api: SocketAddr = api_text
             .parse()
@@ -252,6 +301,7 @@ impl ServeConfig {
         Ok(Self {
             data_dir,
             api,
+            api_limits,
             region,
             audit_sync,
             digest_interval,
@@ -265,6 +315,31 @@ impl ServeConfig {
             edge_origin_ca_file: file.edge.origin_ca_file,
         })
     }
+}
+
+/// The listener's limits: the defaults of [`api::server::Limits`], overridden by `[api]`; zero is refused.
+fn api_limits(file: &ApiFileConfig) -> anyhow::Result<api::server::Limits> {
+    let mut limits = api::server::Limits::default();
+    let ms = |key: &str, v: Option<u64>, default: Duration| -> anyhow::Result<Duration> {
+        match v {
+            None => Ok(default),
+            Some(0) => bail!("api.{key} must be at least 1"),
+            Some(n) => Ok(Duration::from_millis(n)),
+        }
+    };
+    limits.header_timeout = ms(
+        "header_timeout_ms",
+        file.header_timeout_ms,
+        limits.header_timeout,
+    )?;
+    limits.idle_timeout = ms("idle_timeout_ms", file.idle_timeout_ms, limits.idle_timeout)?;
+    limits.body_timeout = ms("body_timeout_ms", file.body_timeout_ms, limits.body_timeout)?;
+    match file.max_connections {
+        None => {}
+        Some(0) => bail!("api.max_connections must be at least 1"),
+        Some(n) => limits.max_connections = n,
+    }
+    Ok(limits)
 }
 
 fn ids_region_ok(region: &str) -> Result<(), ()> {
@@ -325,7 +400,10 @@ mod tests {
         assert!(toml::from_str::<FileConfig>("dta_dir = \"x\"").is_err());
         assert!(toml::from_str::<FileConfig>("[audit]\nsynk = \"x\"").is_err());
         let bad = FileConfig {
-            api: Some("nope".into()),
+            api: ApiFileConfig {
+                listen: Some("nope".into()),
+                ..Default::default()
+            },
             ..Default::default()
         };
         assert!(ServeConfig::resolve(bad, Overrides::default()).is_err());
@@ -333,6 +411,56 @@ mod tests {
         assert!(ServeConfig::resolve(bad, Overrides::default()).is_err());
         assert!(toml::from_str::<FileConfig>("[kms.pkcs11]\nmodul = \"x\"").is_err());
         assert!(toml::from_str::<FileConfig>("[kms]\npkcs12 = {}").is_err());
+    }
+
+    #[test]
+    fn api_listener_address_and_limits() {
+        let c = ServeConfig::resolve(FileConfig::default(), Overrides::default()).unwrap();
+        assert_eq!(c.api_limits, api::server::Limits::default());
+        assert_eq!(c.api_limits.header_timeout, Duration::from_secs(10));
+        assert_eq!(c.api_limits.idle_timeout, Duration::from_secs(75));
+        assert_eq!(c.api_limits.body_timeout, Duration::from_secs(30));
+        assert_eq!(c.api_limits.max_connections, 512);
+
+        // The table form, with the address and every limit.
+        let file: FileConfig = toml::from_str(
+            "[api]\nlisten = \"127.0.0.1:9200\"\nheader_timeout_ms = 500\nidle_timeout_ms = 2000\n\
+             body_timeout_ms = 700\nmax_connections = 3\n",
+        )
+        .unwrap();
+        let c = ServeConfig::resolve(file, Overrides::default()).unwrap();
+        assert_eq!(c.api.to_string(), "127.0.0.1:9200");
+        assert_eq!(
+            c.api_limits,
+            api::server::Limits {
+                header_timeout: Duration::from_millis(500),
+                idle_timeout: Duration::from_millis(2000),
+                body_timeout: Duration::from_millis(700),
+                max_connections: 3,
+            }
+        );
+        // The flag still wins over the file.
+        let file: FileConfig = toml::from_str("[api]\nlisten = \"127.0.0.1:9200\"\n").unwrap();
+        let c = ServeConfig::resolve(
+            file,
+            Overrides {
+                api: Some("127.0.0.1:9300".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(c.api.to_string(), "127.0.0.1:9300");
+        // Typos and zeros are refused.
+        let e = toml::from_str::<FileConfig>("[api]\nheader_timeout = 5\n").unwrap_err();
+        assert!(e.to_string().contains("header_timeout"), "{e}");
+        assert!(toml::from_str::<FileConfig>("api = 5\n").is_err());
+        for zero in ["max_connections = 0", "idle_timeout_ms = 0"] {
+            let file: FileConfig = toml::from_str(&format!("[api]\n{zero}\n")).unwrap();
+            assert!(
+                ServeConfig::resolve(file, Overrides::default()).is_err(),
+                "{zero}"
+            );
+        }
     }
 
     #[test]

@@ -55,7 +55,9 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let metrics = Arc::new(api::Metrics::new());
     {
         let audit = audit.clone();
-        metrics.add_source(Box::new(move || render_audit_metrics(&audit.metrics())));
+        metrics.add_source(Box::new(move || {
+            render_audit_metrics(&audit.metrics(), audit.failure().is_some())
+        }));
         let store = opened.store.clone();
         metrics.add_source(Box::new(move || {
             store.metrics().to_prometheus("coffer_meta")
@@ -132,6 +134,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let dispatcher = Arc::new(dispatcher);
     kms_handle.bind(&dispatcher);
 
+    let signals = ShutdownSignal::listen();
     let listener = tokio::net::TcpListener::bind(config.api)
         .await
         .with_context(|| format!("binding the API endpoint {}", config.api))?;
@@ -232,13 +235,13 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     // On shutdown, the in-process edge stops first and other edges' long polls are answered at once, so draining
     // open requests never waits for a feed request to time out.
     let shutdown = async move {
-        shutdown_signal().await;
+        signals.wait().await;
         if let Some(running) = running_edge {
             running.stop();
         }
         cloudfront.close_feed();
     };
-    api::server::serve(listener, dispatcher.clone(), shutdown).await;
+    api::server::serve(listener, dispatcher.clone(), config.api_limits, shutdown).await;
     blob_gc.abort();
     tracing::info!("shutting down");
     purge.abort();
@@ -292,9 +295,14 @@ async fn bootstrap(layout: &Layout, iam: &iam::Iam) -> anyhow::Result<Option<(St
     Ok(Some((account.id, account.name)))
 }
 
-fn render_audit_metrics(m: &audit::Metrics) -> String {
+fn render_audit_metrics(m: &audit::Metrics, failed: bool) -> String {
     use std::fmt::Write;
     let mut out = String::new();
+    out.push_str(
+        "# HELP coffer_audit_failed 1 while the audit trail cannot be written (every request is refused).\n",
+    );
+    out.push_str("# TYPE coffer_audit_failed gauge\n");
+    let _ = writeln!(out, "coffer_audit_failed {}", u8::from(failed));
     out.push_str("# HELP coffer_audit_backlog Audit events queued but not yet written.\n");
     out.push_str("# TYPE coffer_audit_backlog gauge\n");
     let _ = writeln!(out, "coffer_audit_backlog {}", m.queue_backlog);
@@ -322,16 +330,45 @@ fn render_audit_metrics(m: &audit::Metrics) -> String {
 }
 
 pub(crate) async fn shutdown_signal() {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!("cannot listen for SIGTERM: {e}");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+    ShutdownSignal::listen().wait().await;
+}
+
+/// SIGINT and SIGTERM, listened for from the moment this is made. tokio installs a signal handler only when
+/// the stream is created, so a server creates this before it announces itself (the endpoint file): a SIGTERM
+/// sent as soon as it is up must shut it down cleanly, never kill it with the default action.
+pub(crate) struct ShutdownSignal {
+    interrupt: Option<tokio::signal::unix::Signal>,
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl ShutdownSignal {
+    pub(crate) fn listen() -> Self {
+        use tokio::signal::unix::{signal, SignalKind};
+        let listen = |kind, name| match signal(kind) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::warn!("cannot listen for {name}: {e}");
+                None
+            }
+        };
+        Self {
+            interrupt: listen(SignalKind::interrupt(), "SIGINT"),
+            terminate: listen(SignalKind::terminate(), "SIGTERM"),
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+    }
+
+    pub(crate) async fn wait(mut self) {
+        async fn next(s: &mut Option<tokio::signal::unix::Signal>) {
+            match s {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        }
+        tokio::select! {
+            () = next(&mut self.interrupt) => {}
+            () = next(&mut self.terminate) => {}
+        }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -65,9 +65,15 @@ impl Layout {
         self.root.join("root-credentials")
     }
 
-    /// The running server's admin socket (mode 0600), used by `coffer account create`.
+    /// The directory of the admin socket (mode 0700): binding inside it means the socket is never reachable
+    /// by anyone else, not even between its creation and a chmod.
+    pub fn admin_dir(&self) -> PathBuf {
+        self.root.join("admin")
+    }
+
+    /// The running server's admin socket (mode 0600, in [`Layout::admin_dir`]), used by `coffer account create`.
     pub fn admin_socket(&self) -> PathBuf {
-        self.root.join("admin.sock")
+        self.admin_dir().join("admin.sock")
     }
 
     /// The edge identity's access key (shared-credentials format, profile `edge`, mode 0600), for edge nodes.
@@ -80,17 +86,29 @@ impl Layout {
         self.root.join("edge")
     }
 
-    /// Written after binding: the API endpoint's URL, so scripts using port 0 can find it.
+    /// Written after binding: the API endpoint's URL, so scripts using port 0 can find it. Owner-only like
+    /// every file here, though it holds nothing secret: scripts that read it run as the owner.
     pub fn endpoint_file(&self) -> PathBuf {
         self.root.join("api-endpoint")
     }
 }
 
-/// Creates `dir` (and parents) readable only by the owner.
+/// Creates `dir` (and missing parents) owner-only from the start (mode 0700 at creation, so there is no window
+/// in which others could enter it), and restricts it if it already existed with looser permissions.
 pub fn private_dir(dir: &Path) -> anyhow::Result<()> {
-    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-        .with_context(|| format!("restricting {}", dir.display()))?;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))?;
+    let meta = fs::metadata(dir).with_context(|| format!("reading {}", dir.display()))?;
+    if !meta.is_dir() {
+        bail!("{} is not a directory", dir.display());
+    }
+    if meta.permissions().mode() & 0o077 != 0 {
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("restricting {}", dir.display()))?;
+    }
     Ok(())
 }
 
@@ -332,6 +350,22 @@ mod tests {
         let e = err(open_root(&layout, None));
         assert!(e.contains("is missing"), "{e}");
         assert!(!layout.root_key().exists());
+    }
+
+    #[test]
+    fn private_dirs_are_owner_only_from_creation() {
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let nested = dir.path().join("a/b");
+        private_dir(&nested).unwrap();
+        assert_eq!(mode(&nested), 0o700);
+        assert_eq!(mode(&dir.path().join("a")), 0o700);
+        fs::set_permissions(&nested, fs::Permissions::from_mode(0o755)).unwrap();
+        private_dir(&nested).unwrap();
+        assert_eq!(mode(&nested), 0o700);
+        let file = dir.path().join("f");
+        fs::write(&file, b"").unwrap();
+        assert!(private_dir(&file).is_err());
     }
 
     #[test]

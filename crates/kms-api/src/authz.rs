@@ -178,15 +178,30 @@ impl<'a> Req<'a> {
         })
     }
 
-    /// Whether a grant on `key` gives the caller `operation` with this encryption context.
-    pub fn grant_allows(&self, key: &KeyRecord, operation: &str, ctx: &EncryptionContext) -> bool {
+    /// The caller as a grant can name it: its ARN and, for a role session, the role's ARN. `None` for callers
+    /// no grant names — anonymous callers and service principals (which act for resources of every account, so
+    /// a grant to one would serve them all).
+    fn grantee(&self) -> Option<(&str, Option<&str>)> {
         let caller = &self.ctx().caller;
-        let role_arn = match &caller.kind {
-            CallerKind::AssumedRole { role_arn, .. } => Some(role_arn.as_str()),
-            _ => None,
-        };
-        self.kms
-            .grant_allows(key, &caller.arn, role_arn, operation, ctx)
+        match &caller.kind {
+            CallerKind::Anonymous | CallerKind::Service { .. } => None,
+            CallerKind::AssumedRole { role_arn, .. } => Some((&caller.arn, Some(role_arn))),
+            CallerKind::Root | CallerKind::User { .. } => Some((&caller.arn, None)),
+        }
+    }
+
+    /// Whether a grant on `key` gives the caller `operation` with this encryption context (never CreateGrant
+    /// or RetireGrant: see [`Req::grant_allows_create_grant`] and RetireGrant's own check).
+    pub fn grant_allows(&self, key: &KeyRecord, operation: &str, ctx: &EncryptionContext) -> bool {
+        self.grantee()
+            .is_some_and(|(arn, role)| self.kms.grant_allows(key, arn, role, operation, ctx))
+    }
+
+    /// Whether a grant on `key` lets the caller create `new`: a grant of the caller's that includes CreateGrant
+    /// and every operation of `new`, whose constraints `new` keeps or tightens.
+    pub fn grant_allows_create_grant(&self, key: &KeyRecord, new: &kms::CreateGrantInput) -> bool {
+        self.grantee()
+            .is_some_and(|(arn, role)| self.kms.grant_allows_create_grant(key, arn, role, new))
     }
 }
 

@@ -98,8 +98,35 @@ fn create_grant_conditions(req: &Req<'_>, input: &CreateGrantInput) -> Condition
     out
 }
 
+/// Members of AWS's CreateGrant that coffer does not implement. Each narrows a grant, so ignoring one would
+/// store a grant wider than the caller asked for: they are refused instead.
+const UNSUPPORTED_CREATE_GRANT_MEMBERS: &[&str] =
+    &["GranteeServicePrincipal", "RetiringServicePrincipal"];
+
+fn unsupported(what: &str) -> ApiError {
+    ApiError::bad_request(
+        "UnsupportedOperationException",
+        format!("{what} is not supported by this endpoint."),
+    )
+}
+
 fn plan_create_grant(req: &Req<'_>) -> Result<Planned, ApiError> {
     let target = req.key("KeyId")?;
+    if let Some(m) = UNSUPPORTED_CREATE_GRANT_MEMBERS
+        .iter()
+        .find(|m| req.body.members().get(**m).is_some_and(|v| !v.is_null()))
+    {
+        return Err(unsupported(m));
+    }
+    if req
+        .body
+        .members()
+        .get("Constraints")
+        .and_then(|c| c.get("SourceArn"))
+        .is_some_and(|v| !v.is_null())
+    {
+        return Err(unsupported("The SourceArn grant constraint"));
+    }
     let grantee = req
         .body
         .principal("GranteePrincipal")?
@@ -146,7 +173,7 @@ fn plan_create_grant(req: &Req<'_>) -> Result<Planned, ApiError> {
         constraints,
         name,
     };
-    let check = req.key_check(
+    let mut check = req.key_check(
         &target,
         "CreateGrant",
         KeyUse {
@@ -154,6 +181,10 @@ fn plan_create_grant(req: &Req<'_>) -> Result<Planned, ApiError> {
             extra: create_grant_conditions(req, &input),
         },
     )?;
+    // Through a grant, CreateGrant may only pass on what that grant holds: the same operations or fewer, under
+    // the same constraints or stricter ones. (The key policy's explicit denies still apply, with the
+    // kms:Grant* condition keys above, since a grant never overrides an explicit deny.)
+    check.granted = req.grant_allows_create_grant(&target.key, &input);
     Ok(Planned::new(Input::Grants(Op::CreateGrant {
         key: target.key.clone(),
         input,
@@ -184,28 +215,41 @@ fn plan_list_retirable_grants(req: &Req<'_>) -> Result<Planned, ApiError> {
         .principal("RetiringPrincipal")?
         .ok_or_else(|| missing("RetiringPrincipal"))?;
     let page = req.body.page()?;
+    // AWS authorizes kms:ListRetirableGrants (IAM policy) on the retiring principal itself, which must be in
+    // the caller's account: a principal of another account (or a service principal) is a resource the caller's
+    // policies cannot reach.
+    let principal_account = kms::principal_account(&retiring_principal)
+        .unwrap_or_default()
+        .to_owned();
+    let mut check = req.identity_check("ListRetirableGrants", &retiring_principal, Vec::new());
+    check.resource_account = principal_account;
     Ok(Planned::new(Input::Grants(Op::ListRetirableGrants {
         retiring_principal,
         marker: page.marker.clone(),
         limit: page.limit_or(DEFAULT_LIMIT),
     }))
-    .check(req.identity_check("ListRetirableGrants", "*", Vec::new())))
+    .check(check))
 }
 
-/// Whether `principal` (a grant's grantee or retiring principal) names the caller: its ARN, its role, or its
-/// account.
+/// Whether `principal` (a grant's grantee or retiring principal) names the caller itself: its ARN, its role
+/// (for a role session), or — for the account root only — its account.
 fn names_caller(req: &Req<'_>, principal: &str) -> bool {
     let caller = &req.ctx().caller;
-    if principal == caller.arn || principal == caller.account {
-        return true;
-    }
-    if let CallerKind::AssumedRole { role_arn, .. } = &caller.kind {
-        if principal == role_arn {
-            return true;
+    match &caller.kind {
+        CallerKind::Anonymous | CallerKind::Service { .. } => false,
+        CallerKind::AssumedRole { role_arn, .. } => {
+            principal == caller.arn || principal == role_arn
         }
+        CallerKind::User { .. } => principal == caller.arn,
+        CallerKind::Root => principal == caller.arn || principal == caller.account,
     }
-    matches!(caller.kind, CallerKind::Root)
-        && principal == format!("arn:aws:iam::{}:root", caller.account)
+}
+
+/// Whether `principal` is an account (its id or its root's ARN) — the caller's own.
+fn is_callers_account(req: &Req<'_>, principal: &str) -> bool {
+    let account = &req.ctx().caller.account;
+    !account.is_empty()
+        && (principal == account || principal == format!("arn:aws:iam::{account}:root"))
 }
 
 fn plan_retire_grant(req: &Req<'_>) -> Result<Planned, ApiError> {
@@ -229,14 +273,36 @@ fn plan_retire_grant(req: &Req<'_>) -> Result<Planned, ApiError> {
             (target, grant)
         }
     };
-    let mut check = req.key_check(&target, "RetireGrant", KeyUse::default())?;
-    // The retiring principal may retire the grant, and so may its grantee when the grant allows RetireGrant.
-    check.granted |= grant
+    // The grant decides who may retire it (AWS): its retiring principal; its grantee, if the grant includes
+    // RetireGrant; and the account that created it, which delegates to its IAM principals with kms:RetireGrant
+    // in their IAM policies (so does an account named as the retiring principal). kms:RetireGrant in a key
+    // policy is not effective, and a RetireGrant operation in some other grant of the caller's is not either.
+    let named = grant
         .retiring_principal
         .as_deref()
         .is_some_and(|p| names_caller(req, p))
         || (names_caller(req, &grant.grantee_principal)
             && grant.operations.iter().any(|o| o == "RetireGrant"));
+    let caller = &req.ctx().caller;
+    let delegated = grant.issuing_account == caller.account
+        || grant
+            .retiring_principal
+            .as_deref()
+            .is_some_and(|p| is_callers_account(req, p));
+    if !named && !delegated {
+        return Err(ApiError::bad_request(
+            "AccessDeniedException",
+            format!(
+                "User: {} is not authorized to perform: kms:RetireGrant on resource: {} because the grant names \
+                 neither it nor its account",
+                caller.display_arn(),
+                target.key.arn()
+            ),
+        ));
+    }
+    // IAM policies of the caller's account decide (an explicit deny there wins even for a named principal).
+    let mut check = req.identity_check("RetireGrant", target.key.arn(), Vec::new());
+    check.granted = named;
     Ok(Planned::new(Input::Grants(Op::RetireGrant {
         key: target.key.clone(),
         grant_id: grant.grant_id,
@@ -318,22 +384,12 @@ pub(crate) async fn execute(svc: &KmsService, call: &Call, op: Op) -> Result<Rep
             marker,
             limit,
         } => {
+            // Authorized on the retiring principal, a principal of the caller's account: every grant naming it,
+            // on keys of any account, as in AWS.
             let page = kms
                 .list_retirable_grants(&retiring_principal, marker.as_deref(), limit)
                 .map_err(engine_error)?;
-            // A caller sees the retirable grants of its own account's keys, or those it may retire itself.
-            let caller = &call.ctx.caller;
-            let own_key = |g: &Grant| g.key_arn.split(':').nth(4) == Some(caller.account.as_str());
-            let visible: Vec<Grant> = page
-                .items
-                .into_iter()
-                .filter(|g| {
-                    own_key(g)
-                        || g.issuing_account == caller.account
-                        || retiring_principal == caller.arn
-                })
-                .collect();
-            grant_list("Grants", &visible, page.next_marker)
+            grant_list("Grants", &page.items, page.next_marker)
         }
         Op::RetireGrant {
             key,

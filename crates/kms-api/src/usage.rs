@@ -1,10 +1,19 @@
 //! Per-key, per-operation request counts — the KeyUsage / RequestCount metrics of the tutorials — rendered in
 //! Prometheus text format for `/metrics`. Counters are atomics behind a read-mostly map.
+//!
+//! Only authorized requests on keys that exist are counted (the key id is the resolved key's, never the
+//! request's text), and the number of series is capped: keys are created by callers, and `/metrics` is read
+//! by anyone, so past [`MAX_SERIES`] further keys are counted under `key_id="other"`.
 
 use std::collections::HashMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::RwLock;
+
+/// The most (key, operation) series kept; later ones are summed under [`OTHER`].
+pub(crate) const MAX_SERIES: usize = 10_000;
+/// The key label of requests past the series cap.
+const OTHER: &str = "other";
 
 /// Request counts by key id and operation.
 #[derive(Debug, Default)]
@@ -22,10 +31,14 @@ impl Usage {
                 return;
             }
         }
-        self.counts
-            .write()
-            .expect("usage lock")
-            .entry((key_id.to_owned(), operation))
+        let mut counts = self.counts.write().expect("usage lock");
+        let key = if counts.len() < MAX_SERIES {
+            key_id
+        } else {
+            OTHER
+        };
+        counts
+            .entry((key.to_owned(), operation))
             .or_default()
             .fetch_add(1, Ordering::Relaxed);
     }
@@ -45,7 +58,9 @@ impl Usage {
         for (key, op, n) in rows {
             let _ = writeln!(
                 out,
-                "coffer_kms_requests_total{{key_id=\"{key}\",operation=\"{op}\"}} {n}"
+                "coffer_kms_requests_total{{key_id=\"{}\",operation=\"{}\"}} {n}",
+                api::metrics::escape_label(key),
+                api::metrics::escape_label(op)
             );
         }
         out
@@ -66,5 +81,24 @@ mod tests {
         assert!(text.contains("coffer_kms_requests_total{key_id=\"k2\",operation=\"Decrypt\"} 2\n"));
         assert!(text.contains("coffer_kms_requests_total{key_id=\"k1\",operation=\"Encrypt\"} 1\n"));
         assert!(text.find("k1").unwrap() < text.find("k2").unwrap());
+    }
+
+    #[test]
+    fn series_are_capped() {
+        let u = Usage::default();
+        for i in 0..MAX_SERIES + 50 {
+            u.record(&format!("key-{i}"), "Decrypt");
+        }
+        u.record("key-0", "Decrypt");
+        let text = u.render();
+        let series = text.lines().filter(|l| !l.starts_with('#')).count();
+        // One more than the cap: the `other` series, which the cap itself can't refuse.
+        assert_eq!(series, MAX_SERIES + 1);
+        assert!(
+            text.contains("coffer_kms_requests_total{key_id=\"other\",operation=\"Decrypt\"} 50\n")
+        );
+        assert!(
+            text.contains("coffer_kms_requests_total{key_id=\"key-0\",operation=\"Decrypt\"} 2\n")
+        );
     }
 }

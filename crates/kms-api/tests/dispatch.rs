@@ -74,6 +74,10 @@ fn unb64(v: &Value) -> Vec<u8> {
 
 impl Env {
     async fn new() -> Env {
+        Env::with_audit(audit::AuditConfig::default()).await
+    }
+
+    async fn with_audit(audit_config: audit::AuditConfig) -> Env {
         let store = meta::Store::new(meta::MemoryBackend::new()).unwrap();
         let root = Arc::new(crypto::RootKey::generate());
         let iam = iam::Iam::new(store.clone(), root.clone());
@@ -82,12 +86,7 @@ impl Env {
         let dir = tempfile::tempdir().unwrap();
         let signer = audit::DigestSigner::load_or_create(&dir.path().join("digest.der")).unwrap();
         let audit = Arc::new(
-            audit::AuditLog::open(
-                &dir.path().join("audit"),
-                audit::AuditConfig::default(),
-                signer,
-            )
-            .unwrap(),
+            audit::AuditLog::open(&dir.path().join("audit"), audit_config, signer).unwrap(),
         );
         let handle = DispatcherHandle::new();
         let client = KmsClient::new(handle.clone(), "s3");
@@ -1389,4 +1388,203 @@ async fn the_key_policy_lockout_safety_check() {
     )
     .await
     .ok();
+}
+
+#[tokio::test]
+async fn a_grant_never_gives_more_than_it_holds() {
+    let env = Env::new().await;
+    let key = env.key(None).await;
+    let id = key["Arn"].as_str().unwrap().to_owned();
+    let blob = env
+        .root("Encrypt", json!({"KeyId": id, "Plaintext": b64(b"owner")}))
+        .await
+        .ok()["CiphertextBlob"]
+        .clone();
+    let (mallory_arn, mallory) = env.user("mallory", None).await;
+    let (trent_arn, trent) = env.user("trent", None).await;
+
+    // A CreateGrant-only grant passes on CreateGrant and nothing else.
+    env.root(
+        "CreateGrant",
+        json!({"KeyId": id, "GranteePrincipal": mallory_arn, "Operations": ["CreateGrant"]}),
+    )
+    .await
+    .ok();
+    for ops in [
+        json!(["Decrypt", "Encrypt"]),
+        json!(["CreateGrant", "Decrypt"]),
+    ] {
+        env.call(
+            &mallory,
+            "CreateGrant",
+            json!({"KeyId": id, "GranteePrincipal": mallory_arn, "Operations": ops}),
+        )
+        .await
+        .err("AccessDeniedException");
+    }
+    env.call(&mallory, "Decrypt", json!({"CiphertextBlob": blob}))
+        .await
+        .err("AccessDeniedException");
+    env.call(
+        &mallory,
+        "CreateGrant",
+        json!({"KeyId": id, "GranteePrincipal": trent_arn, "Operations": ["CreateGrant"]}),
+    )
+    .await
+    .ok();
+
+    // Constraints are kept or tightened, never dropped.
+    env.root("CreateGrant", json!({"KeyId": id, "GranteePrincipal": trent_arn,
+        "Operations": ["CreateGrant", "Decrypt"], "Constraints": {"EncryptionContextSubset": {"t": "a"}}}))
+        .await
+        .ok();
+    env.call(
+        &trent,
+        "CreateGrant",
+        json!({"KeyId": id, "GranteePrincipal": mallory_arn, "Operations": ["Decrypt"]}),
+    )
+    .await
+    .err("AccessDeniedException");
+    env.call(
+        &trent,
+        "CreateGrant",
+        json!({"KeyId": id, "GranteePrincipal": mallory_arn,
+        "Operations": ["Decrypt"], "Constraints": {"EncryptionContextEquals": {"t": "a"}}}),
+    )
+    .await
+    .ok();
+    env.call(&mallory, "Decrypt", json!({"CiphertextBlob": blob}))
+        .await
+        .err("AccessDeniedException");
+
+    // Members that would narrow a grant but are not implemented are refused, never ignored.
+    env.root(
+        "CreateGrant",
+        json!({"KeyId": id, "GranteePrincipal": trent_arn, "Operations": ["Decrypt"],
+        "Constraints": {"SourceArn": "arn:aws:s3:::b"}}),
+    )
+    .await
+    .err("UnsupportedOperationException");
+    env.root(
+        "CreateGrant",
+        json!({"KeyId": id, "GranteeServicePrincipal": "s3.amazonaws.com",
+        "GranteePrincipal": trent_arn, "Operations": ["Decrypt"]}),
+    )
+    .await
+    .err("UnsupportedOperationException");
+    env.root(
+        "CreateGrant",
+        json!({"KeyId": id, "GranteePrincipal": "cloudfront.amazonaws.com", "Operations": ["Decrypt"]}),
+    )
+    .await
+    .err("ValidationException");
+
+    // RetireGrant: mallory's RetireGrant grant covers that grant only.
+    let own = env
+        .root(
+            "CreateGrant",
+            json!({"KeyId": id, "GranteePrincipal": mallory_arn, "Operations": ["RetireGrant"]}),
+        )
+        .await
+        .ok()["GrantId"]
+        .clone();
+    let victim = env
+        .root(
+            "CreateGrant",
+            json!({"KeyId": id, "GranteePrincipal": trent_arn, "Operations": ["Encrypt"]}),
+        )
+        .await
+        .ok()["GrantId"]
+        .clone();
+    env.call(
+        &mallory,
+        "RetireGrant",
+        json!({"KeyId": id, "GrantId": victim}),
+    )
+    .await
+    .err("AccessDeniedException");
+    env.call(
+        &trent,
+        "RetireGrant",
+        json!({"KeyId": id, "GrantId": victim}),
+    )
+    .await
+    .err("AccessDeniedException");
+    env.call(
+        &mallory,
+        "RetireGrant",
+        json!({"KeyId": id, "GrantId": own}),
+    )
+    .await
+    .ok();
+    env.root("RetireGrant", json!({"KeyId": id, "GrantId": victim}))
+        .await
+        .ok();
+
+    // ListRetirableGrants is for principals of the caller's own account.
+    env.root(
+        "ListRetirableGrants",
+        json!({"RetiringPrincipal": "arn:aws:iam::999988887777:user/x"}),
+    )
+    .await
+    .err("AccessDeniedException");
+    env.root(
+        "ListRetirableGrants",
+        json!({"RetiringPrincipal": mallory_arn}),
+    )
+    .await
+    .ok();
+}
+
+/// Every decision is audited: once an event cannot be made durable, the call that produced it and every later
+/// one answer 503 — KMS's JSON `ServiceUnavailableException` — and so do calls made in-process on a caller's
+/// behalf (S3 asking for a data key), so no data key or plaintext leaves without its record.
+#[tokio::test]
+async fn nothing_is_answered_without_its_audit_record() {
+    let env = Env::with_audit(audit::AuditConfig {
+        segment_max_bytes: 4096,
+        ..audit::AuditConfig::default()
+    })
+    .await;
+    let key = env.key(None).await;
+    let arn = key["Arn"].as_str().unwrap().to_owned();
+    let ctx: BTreeMap<String, String> =
+        [("aws:s3:arn".to_owned(), "arn:aws:s3:::b/k".to_owned())].into();
+    let on_behalf = env.context_of(&env.root);
+    env.client
+        .generate_data_key(&on_behalf, &arn, &ctx, DataKeySpec::Aes256)
+        .await
+        .unwrap();
+
+    // The next segment cannot be created: rotation fails once the current one is full.
+    let segments = env._dir.path().join("audit/segments");
+    std::fs::rename(&segments, env._dir.path().join("segments.gone")).unwrap();
+    let mut refused = None;
+    for _ in 0..200 {
+        let r = env.root("DescribeKey", json!({"KeyId": arn})).await;
+        if r.status != 200 {
+            refused = Some(r);
+            break;
+        }
+    }
+    let r = refused.expect("a full segment forces a rotation, which fails");
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert_eq!(r.body["__type"], "ServiceUnavailableException");
+    let r = env
+        .root("Encrypt", json!({"KeyId": arn, "Plaintext": b64(b"x")}))
+        .await;
+    assert_eq!(
+        (r.status, r.body["__type"].as_str()),
+        (503, Some("ServiceUnavailableException"))
+    );
+    assert!(r.body.get("CiphertextBlob").is_none());
+    let err = env
+        .client
+        .generate_data_key(&on_behalf, &arn, &ctx, DataKeySpec::Aes256)
+        .await
+        .unwrap_err();
+    assert_eq!((err.status, err.code.as_str()), (503, "ServiceUnavailable"));
+    // Bad input is refused the same way: even a failure needs its record.
+    let r = env.root("Encrypt", json!({"KeyId": 5})).await;
+    assert_eq!(r.status, 503);
 }

@@ -144,7 +144,7 @@ pub fn seal(
 }
 
 /// Decrypts a v1 blob whose header was parsed by [`parse`]. Any mismatch of key, header, context or bytes is
-/// `InvalidCiphertextException`.
+/// `InvalidCiphertextException` — including a header parsed from another, longer blob (never a panic).
 pub fn open(
     aead: &LessSafeKey,
     blob: &[u8],
@@ -153,7 +153,11 @@ pub fn open(
 ) -> Result<Zeroizing<Vec<u8>>, KmsError> {
     // As in `seal`: one zeroizing buffer laid out as header ‖ context ‖ ciphertext ‖ tag, opened in place.
     let aad_len = header.len + context_len(ctx);
-    let body_len = blob.len() - header.len - NONCE_LEN;
+    let body_len = blob
+        .len()
+        .checked_sub(header.len + NONCE_LEN + TAG_LEN)
+        .ok_or_else(invalid)?
+        + TAG_LEN;
     let nonce = Nonce::try_assume_unique_for_key(&blob[header.len..header.len + NONCE_LEN])
         .map_err(|_| invalid())?;
     let mut buf = Zeroizing::new(Vec::with_capacity(aad_len + body_len));
@@ -218,6 +222,21 @@ mod tests {
         assert_eq!(&open(&k.aead, &blob, &h, &c).unwrap()[..], b"hello");
         assert_eq!(blob.len(), 3 + ARN.len() + 32 + 12 + 5 + 16);
         assert!(open(&k.aead, &blob, &h, &EncryptionContext::new()).is_err());
+    }
+
+    #[test]
+    fn a_header_from_another_blob_is_invalid_not_a_panic() {
+        let k = MaterialKey::new([7; 32], &[9; 32]).unwrap();
+        let c = EncryptionContext::new();
+        let long = seal(&k.aead, ARN, &[7; 32], &c, &[0; 64], [1; 12]).unwrap();
+        let short = seal(&k.aead, "arn:aws:kms:x", &[7; 32], &c, b"", [1; 12]).unwrap();
+        let h = parse(&long).unwrap();
+        assert_eq!(
+            open(&k.aead, &short, &h, &c).unwrap_err().code(),
+            "InvalidCiphertextException"
+        );
+        let h = parse(&short).unwrap();
+        assert!(open(&k.aead, &long, &h, &c).is_err());
     }
 
     #[test]

@@ -28,18 +28,36 @@ pub const GRANT_OPERATIONS: &[&str] = &[
     "GenerateMac",
     "VerifyMac",
     "DeriveSharedSecret",
+    "Encapsulate",
+    "Decapsulate",
 ];
 
-/// Operations that take no encryption context, so a grant with constraints cannot allow them.
-const NO_CONTEXT_OPERATIONS: &[&str] = &[
-    "Sign",
-    "Verify",
-    "GetPublicKey",
+/// The grant operations that apply to a `SYMMETRIC_DEFAULT` / `ENCRYPT_DECRYPT` key, the only kind coffer makes.
+/// A grant for any other (Sign, GenerateMac…) is refused, as AWS refuses it, rather than stored unusable.
+const SYMMETRIC_OPERATIONS: &[&str] = &[
+    "Decrypt",
+    "Encrypt",
+    "GenerateDataKey",
+    "GenerateDataKeyWithoutPlaintext",
+    "ReEncryptFrom",
+    "ReEncryptTo",
+    "CreateGrant",
+    "RetireGrant",
     "DescribeKey",
-    "GenerateMac",
-    "VerifyMac",
-    "DeriveSharedSecret",
+    "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext",
 ];
+
+/// Operations an encryption-context constraint does not apply to (AWS: "the constraint doesn't apply to these
+/// operations"). CreateGrant is not among them: a constraint binds the grants it creates instead.
+const UNCONSTRAINED_OPERATIONS: &[&str] = &["DescribeKey", "RetireGrant"];
+
+/// AWS's quota of grants on one KMS key. A key's grants are read on every use of the key, so they are bounded.
+pub const MAX_GRANTS_PER_KEY: usize = 50_000;
+
+/// AWS's limits on an encryption-context constraint: pairs per constraint, characters per value.
+const MAX_CONSTRAINT_PAIRS: usize = 8;
+const MAX_CONSTRAINT_VALUE: usize = 384;
 
 /// CreateGrant's parameters.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -67,22 +85,71 @@ fn principal_ok(p: &str) -> bool {
             .all(|c| c.is_alphanumeric() || "_+=,.@:/-".contains(c))
 }
 
-fn validate(input: &CreateGrantInput) -> Result<(), KmsError> {
-    if !principal_ok(&input.grantee_principal) {
+/// The account of an AWS principal as a grant names it — an account id, or the ARN of an account root, IAM
+/// user or role, assumed-role session or federated user — or `None` for anything else (a service principal
+/// such as `cloudfront.amazonaws.com`, which acts for resources of every account).
+pub fn principal_account(principal: &str) -> Option<&str> {
+    let is_account = |a: &str| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit());
+    if is_account(principal) {
+        return Some(principal);
+    }
+    let mut parts = principal.splitn(6, ':');
+    let (arn, partition, service, region, account, resource) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    let ok = arn == "arn"
+        && partition == "aws"
+        && matches!(service, "iam" | "sts")
+        && region.is_empty()
+        && is_account(account)
+        && !resource.is_empty();
+    ok.then_some(account)
+}
+
+fn check_principal(member: &str, p: &str) -> Result<(), KmsError> {
+    if !principal_ok(p) {
         return Err(KmsError::constraint(
-            "granteePrincipal",
-            &input.grantee_principal,
+            member,
+            p,
             "Member must satisfy regular expression pattern: ^[\\w+=,.@:/-]+$",
         ));
     }
+    // A service principal acts on behalf of resources in every account: a grant naming one here would let any
+    // account's resource (any distribution, any bucket) use the key. AWS takes those only in
+    // GranteeServicePrincipal with a SourceArn constraint, which coffer does not offer.
+    if principal_account(p).is_none() {
+        return Err(KmsError::Validation(format!(
+            "{member} {p} is not the ARN of an AWS principal (an account, IAM user, IAM role, assumed-role session \
+             or federated user) or an account id."
+        )));
+    }
+    Ok(())
+}
+
+fn check_constraint(member: &str, c: Option<&EncryptionContext>) -> Result<(), KmsError> {
+    let Some(c) = c else { return Ok(()) };
+    if c.len() > MAX_CONSTRAINT_PAIRS {
+        return Err(KmsError::Validation(format!(
+            "{member} can include at most {MAX_CONSTRAINT_PAIRS} encryption context pairs."
+        )));
+    }
+    if c.values().any(|v| v.chars().count() > MAX_CONSTRAINT_VALUE) {
+        return Err(KmsError::Validation(format!(
+            "An encryption context value in {member} exceeds {MAX_CONSTRAINT_VALUE} characters."
+        )));
+    }
+    Ok(())
+}
+
+fn validate(input: &CreateGrantInput) -> Result<(), KmsError> {
+    check_principal("granteePrincipal", &input.grantee_principal)?;
     if let Some(r) = &input.retiring_principal {
-        if !principal_ok(r) {
-            return Err(KmsError::constraint(
-                "retiringPrincipal",
-                r,
-                "Member must satisfy regular expression pattern: ^[\\w+=,.@:/-]+$",
-            ));
-        }
+        check_principal("retiringPrincipal", r)?;
     }
     if input.operations.is_empty() {
         return Err(KmsError::Validation(
@@ -114,20 +181,81 @@ fn validate(input: &CreateGrantInput) -> Result<(), KmsError> {
             ));
         }
     }
+    if let Some(op) = input
+        .operations
+        .iter()
+        .find(|o| !SYMMETRIC_OPERATIONS.contains(&o.as_str()))
+    {
+        return Err(KmsError::Validation(format!(
+            "The grant operation {op} is not supported on a KMS key with key spec SYMMETRIC_DEFAULT and key usage \
+             ENCRYPT_DECRYPT."
+        )));
+    }
     if let Some(c) = &input.constraints {
-        if c.encryption_context_equals.is_some() || c.encryption_context_subset.is_some() {
-            if let Some(op) = input
-                .operations
-                .iter()
-                .find(|o| NO_CONTEXT_OPERATIONS.contains(&o.as_str()))
-            {
-                return Err(KmsError::Validation(format!(
-                    "Grant constraints are not supported for the {op} operation, which takes no encryption context."
-                )));
-            }
-        }
+        check_constraint(
+            "EncryptionContextEquals",
+            c.encryption_context_equals.as_ref(),
+        )?;
+        check_constraint(
+            "EncryptionContextSubset",
+            c.encryption_context_subset.as_ref(),
+        )?;
     }
     Ok(())
+}
+
+fn has_constraint(c: Option<&GrantConstraints>) -> Option<&GrantConstraints> {
+    c.filter(|c| c.encryption_context_equals.is_some() || c.encryption_context_subset.is_some())
+}
+
+/// Whether every encryption context `child` admits, `parent` admits too: the child is equally strict or
+/// stricter. Conservative where exactness would need more cases: a child whose own constraints contradict each
+/// other (and so admit nothing) is still judged by its Equals map alone.
+pub(crate) fn constraints_imply(
+    child: Option<&GrantConstraints>,
+    parent: Option<&GrantConstraints>,
+) -> bool {
+    let Some(parent) = has_constraint(parent) else {
+        return true;
+    };
+    let Some(child) = has_constraint(child) else {
+        return false;
+    };
+    if let Some(eq) = &child.encryption_context_equals {
+        // The child admits this one context at most.
+        return constraints_hold(Some(parent), eq);
+    }
+    let Some(sub) = &child.encryption_context_subset else {
+        return false;
+    };
+    // A Subset child admits `sub` plus any extra pairs: never within a parent's Equals, and within a parent's
+    // Subset exactly when every pair the parent requires is one the child requires too.
+    parent.encryption_context_equals.is_none()
+        && parent
+            .encryption_context_subset
+            .as_ref()
+            .is_none_or(|p| p.iter().all(|(k, v)| sub.get(k) == Some(v)))
+}
+
+/// Whether `grant` lets its grantee create the grant `new` (CreateGrant through a grant): it must include
+/// CreateGrant and every operation of `new`, and `new`'s constraints must imply its own.
+pub fn grant_admits(grant: &Grant, new: &CreateGrantInput) -> bool {
+    let has = |op: &str| grant.operations.iter().any(|o| o == op);
+    has("CreateGrant")
+        && new.operations.iter().all(|o| has(o))
+        && constraints_imply(new.constraints.as_ref(), grant.constraints.as_ref())
+}
+
+/// Whether `grant` allows `operation` with encryption context `ctx`. CreateGrant and RetireGrant are never
+/// allowed this way: the first is decided by [`grant_admits`] (what the new grant would allow), the second by
+/// the grant being retired.
+pub fn grant_permits(grant: &Grant, operation: &str, ctx: &EncryptionContext) -> bool {
+    if matches!(operation, "CreateGrant" | "RetireGrant") {
+        return false;
+    }
+    grant.operations.iter().any(|o| o == operation)
+        && (UNCONSTRAINED_OPERATIONS.contains(&operation)
+            || constraints_hold(grant.constraints.as_ref(), ctx))
 }
 
 /// Whether `ctx` satisfies `c`, exactly as AWS: Equals is map equality; Subset needs every constraint pair in
@@ -145,6 +273,11 @@ pub(crate) fn constraints_hold(c: Option<&GrantConstraints>, ctx: &EncryptionCon
         }
     }
     true
+}
+
+fn names_grantee(g: &Grant, principal_arn: &str, role_arn: Option<&str>) -> bool {
+    !principal_arn.is_empty()
+        && (g.grantee_principal == principal_arn || Some(g.grantee_principal.as_str()) == role_arn)
 }
 
 fn grant_key(key: &StoredKey, grant_id: &str) -> Vec<u8> {
@@ -229,10 +362,11 @@ impl Kms {
                 .get_json(tables::KEYS, &id)?
                 .ok_or_else(|| KmsError::key_not_found(&arn))?;
             require_not_pending(&stored)?;
+            let prefix = format!("{}/{}/{}/", stored.account, stored.region, stored.key_id);
+            let existing = txn.scan(tables::GRANTS, meta::Range::prefix(prefix.as_bytes()))?;
             if grant.name.is_some() {
-                let prefix = format!("{}/{}/{}/", stored.account, stored.region, stored.key_id);
-                for (_, v) in txn.scan(tables::GRANTS, meta::Range::prefix(prefix.as_bytes()))? {
-                    let StoredGrant { grant: g, token } = meta::codec::decode_json(&v)?;
+                for (_, v) in &existing {
+                    let StoredGrant { grant: g, token } = meta::codec::decode_json(v)?;
                     if g.name == grant.name
                         && g.grantee_principal == grant.grantee_principal
                         && g.retiring_principal == grant.retiring_principal
@@ -242,6 +376,11 @@ impl Kms {
                         return Ok((g.grant_id, token));
                     }
                 }
+            }
+            if existing.len() >= MAX_GRANTS_PER_KEY {
+                return Err(KmsError::LimitExceeded(format!(
+                    "The key {arn} already has {MAX_GRANTS_PER_KEY} grants, the most a key may have."
+                )));
             }
             let record = StoredGrant { grant, token };
             txn.put_json(
@@ -278,7 +417,8 @@ impl Kms {
     }
 
     /// Whether a grant on `key` lets `principal_arn` (or, for a role session, `role_arn`) perform `operation`
-    /// (a `GrantOperation` name) with encryption context `ctx`. Storage errors deny.
+    /// (a `GrantOperation` name other than CreateGrant and RetireGrant, see [`grant_permits`]) with encryption
+    /// context `ctx`. Storage errors deny.
     pub fn grant_allows(
         &self,
         key: &KeyRecord,
@@ -290,11 +430,27 @@ impl Kms {
         let Ok(grants) = self.grants(key) else {
             return false;
         };
-        grants.iter().any(|g| {
-            (g.grantee_principal == principal_arn || Some(g.grantee_principal.as_str()) == role_arn)
-                && g.operations.iter().any(|o| o == operation)
-                && constraints_hold(g.constraints.as_ref(), ctx)
-        })
+        grants
+            .iter()
+            .any(|g| names_grantee(g, principal_arn, role_arn) && grant_permits(g, operation, ctx))
+    }
+
+    /// Whether a grant on `key` lets `principal_arn` (or its `role_arn`) create the grant `new`: one grant of
+    /// the caller must include CreateGrant and all of `new`'s operations, with constraints `new` keeps. Storage
+    /// errors deny.
+    pub fn grant_allows_create_grant(
+        &self,
+        key: &KeyRecord,
+        principal_arn: &str,
+        role_arn: Option<&str>,
+        new: &CreateGrantInput,
+    ) -> bool {
+        let Ok(grants) = self.grants(key) else {
+            return false;
+        };
+        grants
+            .iter()
+            .any(|g| names_grantee(g, principal_arn, role_arn) && grant_admits(g, new))
     }
 
     /// One grant of `key`.
@@ -484,6 +640,125 @@ mod tests {
         assert!(constraints_hold(None, &ctx(&[])));
     }
 
+    fn constraints(sub: Option<&[(&str, &str)]>, eq: Option<&[(&str, &str)]>) -> GrantConstraints {
+        GrantConstraints {
+            encryption_context_subset: sub.map(ctx),
+            encryption_context_equals: eq.map(ctx),
+        }
+    }
+
+    #[test]
+    fn a_delegated_grant_must_be_equally_strict_or_stricter() {
+        let it: &[(&str, &str)] = &[("dept", "IT")];
+        let it_team: &[(&str, &str)] = &[("dept", "IT"), ("team", "a")];
+        let hr: &[(&str, &str)] = &[("dept", "HR")];
+        let imply = |child: Option<GrantConstraints>, parent: Option<GrantConstraints>| {
+            constraints_imply(child.as_ref(), parent.as_ref())
+        };
+        // No parent constraint: anything goes.
+        assert!(imply(None, None));
+        assert!(imply(Some(constraints(Some(hr), None)), None));
+        assert!(imply(None, Some(constraints(None, None))));
+        // A parent Subset: the child must require every pair the parent does.
+        let parent = || Some(constraints(Some(it), None));
+        assert!(!imply(None, parent()));
+        assert!(!imply(Some(constraints(None, None)), parent()));
+        assert!(!imply(Some(constraints(Some(hr), None)), parent()));
+        assert!(!imply(
+            Some(constraints(Some(&[("team", "a")]), None)),
+            parent()
+        ));
+        assert!(imply(Some(constraints(Some(it), None)), parent()));
+        assert!(imply(Some(constraints(Some(it_team), None)), parent()));
+        assert!(imply(Some(constraints(None, Some(it_team))), parent()));
+        assert!(!imply(Some(constraints(None, Some(hr))), parent()));
+        // A parent Equals: only the very same Equals.
+        let parent = || Some(constraints(None, Some(it)));
+        assert!(!imply(None, parent()));
+        assert!(!imply(Some(constraints(Some(it), None)), parent()));
+        assert!(!imply(Some(constraints(Some(it_team), None)), parent()));
+        assert!(!imply(Some(constraints(None, Some(it_team))), parent()));
+        assert!(imply(Some(constraints(None, Some(it))), parent()));
+        assert!(imply(Some(constraints(Some(it), Some(it))), parent()));
+    }
+
+    fn grant(ops: &[&str], c: Option<GrantConstraints>) -> Grant {
+        Grant {
+            key_arn: "arn:aws:kms:us-east-1:111122223333:key/k".into(),
+            grant_id: "0".repeat(64),
+            name: None,
+            created: time::OffsetDateTime::UNIX_EPOCH,
+            grantee_principal: "arn:aws:iam::111122223333:user/u".into(),
+            retiring_principal: None,
+            issuing_account: "111122223333".into(),
+            operations: ops.iter().map(|o| (*o).to_owned()).collect(),
+            constraints: c,
+        }
+    }
+
+    #[test]
+    fn create_grant_through_a_grant_never_widens_it() {
+        let new = |ops: &[&str], c: Option<GrantConstraints>| CreateGrantInput {
+            grantee_principal: "arn:aws:iam::111122223333:user/v".into(),
+            operations: ops.iter().map(|o| (*o).to_owned()).collect(),
+            constraints: c,
+            ..Default::default()
+        };
+        let only_create = grant(&["CreateGrant"], None);
+        assert!(grant_admits(&only_create, &new(&["CreateGrant"], None)));
+        assert!(!grant_admits(&only_create, &new(&["Decrypt"], None)));
+        assert!(!grant_admits(
+            &only_create,
+            &new(&["Decrypt", "Encrypt"], None)
+        ));
+        assert!(!grant_admits(&only_create, &new(&["RetireGrant"], None)));
+        let no_create = grant(&["Decrypt", "Encrypt"], None);
+        assert!(!grant_admits(&no_create, &new(&["Decrypt"], None)));
+        let it = || Some(constraints(Some(&[("dept", "IT")]), None));
+        let parent = grant(&["CreateGrant", "Decrypt"], it());
+        assert!(grant_admits(&parent, &new(&["Decrypt"], it())));
+        assert!(!grant_admits(&parent, &new(&["Decrypt"], None)));
+        // The CreateGrant operation itself never counts as a grant operation with a context.
+        assert!(!grant_permits(
+            &parent,
+            "CreateGrant",
+            &ctx(&[("dept", "IT")])
+        ));
+        assert!(!grant_permits(
+            &grant(&["RetireGrant"], None),
+            "RetireGrant",
+            &ctx(&[])
+        ));
+        // Constraints bind cryptographic operations, not DescribeKey.
+        let described = grant(&["Decrypt", "DescribeKey"], it());
+        assert!(grant_permits(&described, "DescribeKey", &ctx(&[])));
+        assert!(!grant_permits(&described, "Decrypt", &ctx(&[])));
+        assert!(grant_permits(
+            &described,
+            "Decrypt",
+            &ctx(&[("dept", "IT")])
+        ));
+    }
+
+    #[test]
+    fn principal_accounts() {
+        assert_eq!(principal_account("111122223333"), Some("111122223333"));
+        assert_eq!(
+            principal_account("arn:aws:iam::111122223333:user/a/b"),
+            Some("111122223333")
+        );
+        assert_eq!(
+            principal_account("arn:aws:sts::111122223333:federated-user/f"),
+            Some("111122223333")
+        );
+        assert_eq!(principal_account("cloudfront.amazonaws.com"), None);
+        assert_eq!(
+            principal_account("arn:aws:iam:us-east-1:111122223333:user/a"),
+            None
+        );
+        assert_eq!(principal_account("arn:aws:s3:::111122223333"), None);
+    }
+
     #[test]
     fn tokens_round_trip_and_reject_garbage() {
         let arn = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
@@ -513,10 +788,66 @@ mod tests {
         assert_eq!(validate(&bad).unwrap_err().code(), "ValidationException");
         bad.operations = vec![];
         assert_eq!(validate(&bad).unwrap_err().code(), "ValidationException");
-        let mut bad = ok.clone();
-        bad.operations = vec!["DescribeKey".into()];
-        bad.constraints = Some(GrantConstraints {
+        // Constraints may accompany DescribeKey and RetireGrant (they do not apply to them).
+        let mut described = ok.clone();
+        described.operations = vec!["DescribeKey".into(), "RetireGrant".into()];
+        described.constraints = Some(GrantConstraints {
             encryption_context_subset: Some(ctx(&[("a", "1")])),
+            encryption_context_equals: None,
+        });
+        assert!(validate(&described).is_ok());
+        // Operations of asymmetric and HMAC keys do not apply to the keys coffer makes.
+        for op in [
+            "Sign",
+            "Verify",
+            "GetPublicKey",
+            "GenerateMac",
+            "Encapsulate",
+        ] {
+            let mut bad = ok.clone();
+            bad.operations = vec!["Decrypt".into(), op.into()];
+            let e = validate(&bad).unwrap_err();
+            assert_eq!(e.code(), "ValidationException");
+            assert!(e.to_string().contains(op), "{e}");
+        }
+        // Grantees and retiring principals are AWS principals, never service principals.
+        for p in [
+            "cloudfront.amazonaws.com",
+            "s3.amazonaws.com",
+            "arn:aws:kms:us-east-1:111122223333:key/x",
+            "arn:aws:iam::1111:root",
+            "arn:aws:iam::111122223333:",
+            "11112222333",
+        ] {
+            let mut bad = ok.clone();
+            bad.grantee_principal = p.into();
+            assert_eq!(
+                validate(&bad).unwrap_err().code(),
+                "ValidationException",
+                "{p}"
+            );
+            let mut bad = ok.clone();
+            bad.retiring_principal = Some(p.into());
+            assert_eq!(
+                validate(&bad).unwrap_err().code(),
+                "ValidationException",
+                "{p}"
+            );
+        }
+        for p in [
+            "111122223333",
+            "arn:aws:iam::111122223333:root",
+            "arn:aws:sts::111122223333:assumed-role/r/s",
+        ] {
+            let mut good = ok.clone();
+            good.grantee_principal = p.into();
+            assert!(validate(&good).is_ok(), "{p}");
+        }
+        let mut bad = ok.clone();
+        bad.constraints = Some(GrantConstraints {
+            encryption_context_subset: Some(
+                (0..9).map(|i| (format!("k{i}"), "v".to_owned())).collect(),
+            ),
             encryption_context_equals: None,
         });
         assert_eq!(validate(&bad).unwrap_err().code(), "ValidationException");

@@ -36,7 +36,10 @@ mod tags;
 pub use crypto_ops::{DataKey, DataKeySpec, Decrypted};
 pub use due::DueReport;
 pub use error::KmsError;
-pub use grants::{parse_grant_token, CreateGrantInput, GRANT_OPERATIONS};
+pub use grants::{
+    grant_admits, grant_permits, parse_grant_token, principal_account, CreateGrantInput,
+    GRANT_OPERATIONS, MAX_GRANTS_PER_KEY,
+};
 pub use key_policy::{aws_managed_policy, default_key_policy, MAX_POLICY_BYTES};
 pub use keys::{CreateKeyInput, KEY_SPECS};
 pub use model::{

@@ -34,9 +34,35 @@ impl std::fmt::Debug for RedbBackend {
 
 impl RedbBackend {
     /// Opens the database at `path`, creating it if the file does not exist or is empty.
+    ///
+    /// The file holds every metadata record, so it is owner-only: a new file is created with mode 0600 before
+    /// redb initializes it (redb itself would create it with the process umask, and a chmod afterwards would
+    /// leave a window), and an existing file with group or other permissions is restricted.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
+        let path = path.as_ref();
+        create_private(path).map_err(Error::backend)?;
         let db = Database::create(path).map_err(Error::backend)?;
         Ok(RedbBackend { db })
+    }
+}
+
+fn create_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let mode = std::fs::metadata(path)?.permissions().mode();
+            if mode & 0o077 != 0 {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+            }
+            Ok(())
+        }
+        Err(e) => Err(e),
     }
 }
 

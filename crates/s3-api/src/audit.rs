@@ -40,16 +40,19 @@ pub(crate) fn is_data_event(operation: &str) -> bool {
     DATA_EVENTS.contains(&operation)
 }
 
-/// Appends the audit event of a finished request.
+/// Appends the audit event of a finished request. `Err` (503) when the event could not be recorded: the
+/// caller must answer with it instead of the request's own response.
 pub(crate) async fn finish(
     shared: &Shared,
     state: &RequestState,
     status: u16,
     error: Option<ApiError>,
-) {
+) -> Result<(), ApiError> {
     let (ctx, mut record) = {
         let mut s = state.lock();
-        let Some(ctx) = s.ctx.clone() else { return };
+        let Some(ctx) = s.ctx.clone() else {
+            return Ok(());
+        };
         let mut record = std::mem::take(&mut s.record);
         if record.error.is_none() {
             record.error = s.error.take().or(error);
@@ -61,7 +64,7 @@ pub(crate) async fn finish(
     }
     record.management = !is_data_event(&record.operation);
     if !record.management && !shared.data_events {
-        return;
+        return Ok(());
     }
     record.read_only = ["Get", "Head", "List"]
         .iter()
@@ -69,7 +72,7 @@ pub(crate) async fn finish(
     if status >= 300 && record.error.is_none() && status != 304 {
         record.error = Some(ApiError::new(status, format!("{status}"), String::new()));
     }
-    shared.core.record("s3.amazonaws.com", &ctx, &record).await;
+    shared.core.record("s3.amazonaws.com", &ctx, &record).await
 }
 
 /// The code and message of an S3 error document.

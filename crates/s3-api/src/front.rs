@@ -165,8 +165,9 @@ impl S3Frontend {
             Ok(resp) => resp,
             Err(e) => {
                 let err = ApiError::internal(format!("s3s failed: {e:?}"));
-                crate::audit::finish(&self.shared, &state, err.status, Some(err.clone())).await;
-                return error_response(&err, &request_id);
+                let recorded =
+                    crate::audit::finish(&self.shared, &state, err.status, Some(err.clone())).await;
+                return error_response(&recorded.err().unwrap_or(err), &request_id);
             }
         };
         let (mut head, body) = resp.into_parts();
@@ -189,7 +190,11 @@ impl S3Frontend {
         if let Some(origin) = origin {
             crate::cors::decorate(&self.shared, &state, &origin, &method, &mut head.headers);
         }
-        crate::audit::finish(&self.shared, &state, head.status.as_u16(), error).await;
+        if let Err(unrecorded) =
+            crate::audit::finish(&self.shared, &state, head.status.as_u16(), error).await
+        {
+            return error_response(&unrecorded, &request_id);
+        }
         with_request_id(Response::from_parts(head, body), &request_id)
     }
 }

@@ -103,7 +103,10 @@ pub(crate) async fn post_object(
             response.headers_mut(),
         );
     }
-    crate::audit::finish(shared, &state, status, error).await;
+    if let Err(unrecorded) = crate::audit::finish(shared, &state, status, error).await {
+        // Nothing is answered without its audit record.
+        response = error_response(&unrecorded, &request_id);
+    }
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-amz-request-id", v);
     }

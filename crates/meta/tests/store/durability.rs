@@ -115,3 +115,27 @@ fn acknowledged_writes_survive_a_crash() {
     let store = Store::new(RedbBackend::open(&path).unwrap()).unwrap();
     assert_eq!(store.scan(USERS, Range::all()).unwrap().len(), 4 * 50);
 }
+
+/// The database holds every metadata record: it is created owner-only, whatever the umask, and an existing
+/// file others could read is restricted on open.
+#[test]
+fn the_database_file_is_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("meta.redb");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    {
+        let store = Store::new(RedbBackend::open(&path).unwrap()).unwrap();
+        store
+            .transact(|txn| {
+                txn.put(KEYS, b"k".to_vec(), b"v".to_vec());
+                Ok::<_, Error>(())
+            })
+            .unwrap();
+    }
+    assert_eq!(mode(&path), 0o600);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let store = Store::new(RedbBackend::open(&path).unwrap()).unwrap();
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(store.get(KEYS, b"k").unwrap().as_deref(), Some(&b"v"[..]));
+}
