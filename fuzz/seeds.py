@@ -133,8 +133,34 @@ def post_policy():
     write("post_policy", "b64", base64.b64encode(b'{"expiration":"2030-01-01T00:00:00Z","conditions":[]}').decode())
 
 
+def s3_request():
+    reqs = [
+        (1, "GET /fzb/obj HTTP/1.1\n\n"),
+        (0, "GET /fzb/obj HTTP/1.1\n\n"),
+        (1, "GET /fzb?list-type=2&prefix=o&max-keys=2 HTTP/1.1\n\n"),
+        (1, "PUT /fzb/new HTTP/1.1\ncontent-type: text/plain\nx-amz-tagging: a=b\n\nhello"),
+        (3 | (4 << 2), "PUT /fzb/chunked HTTP/1.1\n\n" + "c" * 200),
+        (2, "PUT /fzb/obj?tagging HTTP/1.1\n\n<Tagging><TagSet><Tag><Key>k</Key><Value>v</Value></Tag></TagSet></Tagging>"),
+        (1, "POST /fzb?delete HTTP/1.1\n\n<Delete><Object><Key>gone</Key></Object></Delete>"),
+        (1, "PUT /fzb?policy HTTP/1.1\n\n{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Deny\",\"Principal\":\"*\","
+            "\"Action\":\"s3:DeleteBucket\",\"Resource\":\"arn:aws:s3:::fz\"}]}"),
+        (1, "PUT /fzb/copy HTTP/1.1\nx-amz-copy-source: /fzb/obj\n\n"),
+        (1, "POST /fzb/mp?uploads HTTP/1.1\n\n"),
+        (1, "GET /fzb/obj HTTP/1.1\nrange: bytes=2-5\nif-none-match: \"x\"\n\n"),
+        (1, "DELETE /fzb?metadataConfiguration HTTP/1.1\n\n"),
+        (0, "POST /fzb HTTP/1.1\ncontent-type: multipart/form-data; boundary=b\n\n--b\r\nContent-Disposition: form-data; "
+            "name=\"key\"\r\n\r\nanon\r\n--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n\r\n"
+            "data\r\n--b--\r\n"),
+        (1, "PUT /fzb?cors HTTP/1.1\n\n<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET"
+            "</AllowedMethod></CORSRule></CORSConfiguration>"),
+        (0, "OPTIONS /fzb/obj HTTP/1.1\norigin: https://a.example\naccess-control-request-method: GET\n\n"),
+    ]
+    for i, (mode, text) in enumerate(reqs):
+        write("s3_request", str(i), bytes([mode]) + text.encode())
+
+
 if __name__ == "__main__":
-    for f in [sigv4_request, sigv4_chunked, policy, envelope, kms_ciphertext, s3_xml, post_policy]:
+    for f in [sigv4_request, sigv4_chunked, policy, envelope, kms_ciphertext, s3_xml, post_policy, s3_request]:
         f()
     for d in sorted(CORPUS.iterdir()):
         print(f"{d.name}: {len(list(d.iterdir()))} inputs")

@@ -8,8 +8,10 @@
 use std::collections::BTreeMap;
 
 mod http_input;
+mod s3;
 
 pub use http_input::request_from_bytes;
+pub use s3::s3_request;
 
 /// A target's body.
 pub type Target = fn(&[u8]);
@@ -23,6 +25,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("kms_ciphertext", kms_ciphertext),
     ("s3_xml", s3_xml),
     ("post_policy", post_policy),
+    ("s3_request", s3_request),
 ];
 
 /// The secret every fuzzed signature is checked against.
