@@ -143,7 +143,7 @@ def s3_request():
         (2, "PUT /fzb/obj?tagging HTTP/1.1\n\n<Tagging><TagSet><Tag><Key>k</Key><Value>v</Value></Tag></TagSet></Tagging>"),
         (1, "POST /fzb?delete HTTP/1.1\n\n<Delete><Object><Key>gone</Key></Object></Delete>"),
         (1, "PUT /fzb?policy HTTP/1.1\n\n{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Deny\",\"Principal\":\"*\","
-            "\"Action\":\"s3:DeleteBucket\",\"Resource\":\"arn:aws:s3:::fz\"}]}"),
+            "\"Action\":\"s3:DeleteBucket\",\"Resource\":\"arn:aws:s3:::fzb\"}]}"),
         (1, "PUT /fzb/copy HTTP/1.1\nx-amz-copy-source: /fzb/obj\n\n"),
         (1, "POST /fzb/mp?uploads HTTP/1.1\n\n"),
         (1, "GET /fzb/obj HTTP/1.1\nrange: bytes=2-5\nif-none-match: \"x\"\n\n"),
