@@ -1,14 +1,17 @@
 //! CloudFront's resources as typed records, the matching rules CloudFront applies to them (path patterns,
-//! invalidation paths, S3 origin names), and [`EdgeState`], the feed an edge node follows.
+//! invalidation paths, S3 origin names), the one normalized form of a viewer's path ([`NormalizedPath`]) that all of
+//! them are matched against, and [`EdgeState`], the feed an edge node follows.
 //!
 //! This crate is pure (serde and time only) so that both the engine, which stores these records, and the edge,
 //! which serves viewers from them, can share one definition without the edge linking any storage code.
 
 mod edge;
 mod model;
+mod path;
 
 pub use edge::*;
 pub use model::*;
+pub use path::*;
 
 use std::time::Duration;
 
@@ -44,25 +47,9 @@ pub fn wildcard_alias(normalized: &str) -> Option<String> {
         .map(|(_, parent)| format!("*.{parent}"))
 }
 
-/// Whether invalidation path `pattern` covers `path` (`/images/*` covers everything under `/images/`).
-pub fn invalidation_covers(pattern: &str, path: &str) -> bool {
-    match pattern.strip_suffix('*') {
-        Some(prefix) => path.starts_with(prefix),
-        None => pattern == path,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn invalidation_paths() {
-        assert!(invalidation_covers("/*", "/x/y"));
-        assert!(invalidation_covers("/img/*", "/img/a.png"));
-        assert!(!invalidation_covers("/img/a", "/img/ab"));
-        assert!(invalidation_covers("/img/a", "/img/a"));
-    }
 
     #[test]
     fn host_names() {

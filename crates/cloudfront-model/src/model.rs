@@ -6,6 +6,8 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::NormalizedPath;
+
 /// An XML element kept verbatim: name, text and children in document order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Element {
@@ -237,34 +239,40 @@ impl Distribution {
     }
 
     /// The cache behavior whose path pattern matches `path` first, else the default one, as CloudFront picks.
-    pub fn behavior_for(&self, path: &str) -> &CacheBehavior {
+    /// Only a [`NormalizedPath`] is matched: every spelling of one object selects the same behavior.
+    pub fn behavior_for(&self, path: &NormalizedPath) -> &CacheBehavior {
         self.config
             .cache_behaviors
             .iter()
             .find(|b| {
                 b.path_pattern
                     .as_deref()
-                    .is_some_and(|p| path_matches(p, path))
+                    .is_some_and(|p| path_matches(p, path.as_str()))
             })
             .unwrap_or(&self.config.default_cache_behavior)
     }
 }
 
 /// CloudFront's path patterns: `*` matches any run of characters, `?` exactly one; case-sensitive; the leading
-/// `/` is optional in the pattern.
-pub fn path_matches(pattern: &str, path: &str) -> bool {
-    let pattern = pattern.strip_prefix('/').unwrap_or(pattern);
-    let path = path.strip_prefix('/').unwrap_or(path);
-    glob(pattern.as_bytes(), path.as_bytes())
+/// `/` is optional in the pattern. Private: behaviors are chosen only through [`Distribution::behavior_for`], for
+/// a normalized path.
+fn path_matches(pattern: &str, path: &str) -> bool {
+    let pattern: Vec<char> = pattern
+        .strip_prefix('/')
+        .unwrap_or(pattern)
+        .chars()
+        .collect();
+    let path: Vec<char> = path.strip_prefix('/').unwrap_or(path).chars().collect();
+    glob(&pattern, &path)
 }
 
-fn glob(p: &[u8], s: &[u8]) -> bool {
+fn glob(p: &[char], s: &[char]) -> bool {
     let (mut pi, mut si, mut star, mut mark) = (0, 0, None, 0);
     while si < s.len() {
-        if pi < p.len() && (p[pi] == b'?' || p[pi] == s[si]) {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == s[si]) {
             pi += 1;
             si += 1;
-        } else if pi < p.len() && p[pi] == b'*' {
+        } else if pi < p.len() && p[pi] == '*' {
             star = Some(pi);
             mark = si;
             pi += 1;
@@ -276,7 +284,7 @@ fn glob(p: &[u8], s: &[u8]) -> bool {
             return false;
         }
     }
-    p[pi..].iter().all(|&c| c == b'*')
+    p[pi..].iter().all(|&c| c == '*')
 }
 
 /// A cache key element's behavior (`none`, `whitelist`, `allExcept`, `all`, `allViewer`…) and names.
@@ -448,5 +456,7 @@ mod tests {
         assert!(path_matches("images/?.png", "/images/a.png"));
         assert!(!path_matches("/images/*.jpg", "/img/a.jpg"));
         assert!(path_matches("*", "/anything"));
+        // `?` is one character, not one byte.
+        assert!(path_matches("/?.txt", "/é.txt"));
     }
 }

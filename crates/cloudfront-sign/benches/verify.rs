@@ -32,6 +32,7 @@ fn bench(c: &mut Criterion) {
             };
             let request = Request {
                 url_without_signing_params: &url,
+                normalized_url: &url,
                 client_ip: None,
                 now,
             };
@@ -43,6 +44,7 @@ fn bench(c: &mut Criterion) {
     let url = format!("{base}?{}", extracted.remaining_query.as_deref().unwrap());
     let request = Request {
         url_without_signing_params: &url,
+        normalized_url: &url,
         client_ip: None,
         now,
     };

@@ -138,6 +138,7 @@ mod tests {
         };
         let request = Request {
             url_without_signing_params: &url,
+            normalized_url: &url,
             client_ip: None,
             now,
         };
@@ -190,6 +191,7 @@ mod tests {
                     assert_eq!(extracted.credentials.hash(), hash);
                     let request = Request {
                         url_without_signing_params: url,
+                        normalized_url: url,
                         client_ip: None,
                         now: 99,
                     };
@@ -216,6 +218,7 @@ mod tests {
         let url = viewer_url("https", "h", "/a", extracted.remaining_query.as_deref());
         let request = Request {
             url_without_signing_params: &url,
+            normalized_url: &url,
             client_ip: None,
             now: 0,
         };

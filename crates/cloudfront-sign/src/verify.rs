@@ -17,6 +17,13 @@ pub struct Request<'a> {
     /// this string is the signed `Resource`, so it must be byte-exact: path and query as
     /// received, not decoded or normalized.
     pub url_without_signing_params: &'a str,
+    /// The same URL with its path in the one spelling the edge gives the object it will serve
+    /// (`cloudfront_model::NormalizedPath::url_path`). A custom policy's `Resource` pattern is
+    /// matched against this, never against the raw URL: otherwise `https://h/public/*` would
+    /// match `https://h/public/..%2Fprivate/x`, which names an object outside `/public/`. A
+    /// canned policy is accepted for either spelling (both name the served object). Callers
+    /// that do not normalize pass the raw URL again.
+    pub normalized_url: &'a str,
     /// The viewer's address, for a custom policy's `IpAddress` condition. `None` fails any
     /// policy that has one.
     pub client_ip: Option<IpAddr>,
@@ -59,8 +66,14 @@ where
             hash,
             ..
         } => {
-            let policy = canned_policy(request.url_without_signing_params, *expires);
-            if !key.verifies(*hash, policy.as_bytes(), signature) {
+            // The canned Resource is exact, so the spelling the signer wrote names exactly one object; the
+            // normalized spelling names the same one.
+            let signed = |url: &str| {
+                let policy = canned_policy(url, *expires);
+                key.verifies(*hash, policy.as_bytes(), signature)
+            };
+            let raw = request.url_without_signing_params;
+            if !signed(raw) && (request.normalized_url == raw || !signed(request.normalized_url)) {
                 return Err(SignError::BadSignature);
             }
             if request.now >= *expires {
@@ -77,11 +90,7 @@ where
             if !key.verifies(*hash, policy, signature) {
                 return Err(SignError::BadSignature);
             }
-            Policy::parse(policy)?.check(
-                request.url_without_signing_params,
-                request.client_ip,
-                request.now,
-            )
+            Policy::parse(policy)?.check(request.normalized_url, request.client_ip, request.now)
         }
     }
 }
@@ -103,6 +112,72 @@ mod tests {
     }
 
     #[test]
+    fn custom_patterns_match_the_normalized_url_and_canned_either_spelling() {
+        let private = PrivateKey::from_pem(include_str!("../testdata/ec-p256.pem")).unwrap();
+        let public = private.public_key().clone();
+        let policy = crate::CustomPolicy {
+            resource: Some("https://h/public/*".into()),
+            date_less_than: 100,
+            ..crate::CustomPolicy::default()
+        }
+        .to_json();
+        let custom = Credentials::Custom {
+            signature: private
+                .sign(HashAlgorithm::Sha256, policy.as_bytes())
+                .unwrap(),
+            policy: policy.into_bytes(),
+            key_pair_id: "K".into(),
+            hash: HashAlgorithm::Sha256,
+        };
+        // The raw URL matches the wildcard, but the object it names is /private/x.
+        let escape = Request {
+            url_without_signing_params: "https://h/public/..%2Fprivate/x",
+            normalized_url: "https://h/private/x",
+            client_ip: None,
+            now: 50,
+        };
+        assert_eq!(
+            verify(&custom, &escape, |_| Some(&public)),
+            Err(SignError::ResourceMismatch)
+        );
+        let encoded_same = Request {
+            url_without_signing_params: "https://h/%70ublic/a",
+            normalized_url: "https://h/public/a",
+            client_ip: None,
+            now: 50,
+        };
+        assert_eq!(verify(&custom, &encoded_same, |_| Some(&public)), Ok(()));
+
+        let canned = |url: &str| Credentials::Canned {
+            expires: 100,
+            signature: private
+                .sign(HashAlgorithm::Sha256, canned_policy(url, 100).as_bytes())
+                .unwrap(),
+            key_pair_id: "K".into(),
+            hash: HashAlgorithm::Sha256,
+        };
+        // Signed as sent, or signed in the normalized spelling: both name /a b.
+        let request = Request {
+            url_without_signing_params: "https://h/%61%20b",
+            normalized_url: "https://h/a%20b",
+            client_ip: None,
+            now: 50,
+        };
+        assert_eq!(
+            verify(&canned("https://h/%61%20b"), &request, |_| Some(&public)),
+            Ok(())
+        );
+        assert_eq!(
+            verify(&canned("https://h/a%20b"), &request, |_| Some(&public)),
+            Ok(())
+        );
+        assert_eq!(
+            verify(&canned("https://h/other"), &request, |_| Some(&public)),
+            Err(SignError::BadSignature)
+        );
+    }
+
+    #[test]
     fn key_lookup_accepts_references_and_arcs() {
         let private = PrivateKey::from_pem(include_str!("../testdata/ec-p256.pem")).unwrap();
         let url = "https://h/a";
@@ -116,6 +191,7 @@ mod tests {
         };
         let request = Request {
             url_without_signing_params: url,
+            normalized_url: url,
             client_ip: None,
             now: 50,
         };

@@ -93,6 +93,7 @@ impl Viewer {
         };
         let request = Request {
             url_without_signing_params: &url,
+            normalized_url: &url,
             client_ip: ip,
             now,
         };
@@ -264,6 +265,7 @@ fn unknown_key_id_and_wrong_key() {
         };
         let request = Request {
             url_without_signing_params: &url,
+            normalized_url: &url,
             client_ip: allowed_ip(&v),
             now: BEFORE,
         };

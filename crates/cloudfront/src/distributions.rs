@@ -82,6 +82,16 @@ fn validate_shape(c: &DistributionConfig) -> Result<(), CfError> {
                 "The parameter origin path must begin with a slash and must not end with a slash.",
             ));
         }
+        // The edge puts the OriginPath in front of the normalized, encoded viewer path as it is, so it must
+        // already be in that form: no dot or empty segments, nothing a second decoding would change.
+        if !o.origin_path.is_empty()
+            && crate::normalize_path(&o.origin_path)
+                .map_or(true, |p| p.origin_path() != o.origin_path)
+        {
+            return Err(CfError::invalid(
+                "The parameter origin path must be a normalized path: no dot segments, no empty segments, and only unreserved characters or percent-encoded ones.",
+            ));
+        }
         if o.s3_origin_config.is_some() == o.custom_origin_config.is_some() {
             return Err(CfError::invalid(
                 "Exactly one of S3OriginConfig and CustomOriginConfig must be specified for each origin.",
@@ -131,7 +141,12 @@ fn validate_shape(c: &DistributionConfig) -> Result<(), CfError> {
             )));
         }
     }
-    if c.default_root_object.starts_with('/') || c.default_root_object.len() > 255 {
+    // The DefaultRootObject is requested for `/` exactly as a viewer's path would be: it must normalize.
+    if c.default_root_object.starts_with('/')
+        || c.default_root_object.len() > 255
+        || (!c.default_root_object.is_empty()
+            && crate::normalize_path(&format!("/{}", c.default_root_object)).is_err())
+    {
         return Err(CfError::client(
             "InvalidDefaultRootObject",
             400,

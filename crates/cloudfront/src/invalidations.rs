@@ -31,6 +31,13 @@ fn validate_paths(paths: &[String]) -> Result<(), CfError> {
                 "The wildcard * must be the last character of an invalidation path: {p}"
             )));
         }
+        // The edge matches invalidations against normalized paths; a path that cannot be normalized names no
+        // object (and would otherwise be silently ignored).
+        if let Err(e) = crate::normalize_invalidation_path(p) {
+            return Err(CfError::invalid(format!(
+                "Your request contains one or more invalid invalidation paths: {p} ({e})."
+            )));
+        }
     }
     Ok(())
 }
@@ -173,5 +180,9 @@ mod tests {
         assert!(validate_paths(&["a".into()]).is_err());
         assert!(validate_paths(&["/a*b".into()]).is_err());
         assert!(validate_paths(&[]).is_err());
+        assert!(validate_paths(&["/%70ublic/*".into()]).is_ok());
+        for bad in ["/a%zz", "/a%", "/%FF", "/a%5Cb", "/a%00"] {
+            assert!(validate_paths(&[bad.into()]).is_err(), "{bad}");
+        }
     }
 }

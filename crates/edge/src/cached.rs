@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cloudfront_model::{CacheBehavior, CachePolicyConfig};
+use cloudfront_model::{CacheBehavior, CachePolicyConfig, NormalizedPath};
 use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Method, Request};
 use http_body_util::{BodyExt, Limited};
@@ -46,7 +46,7 @@ impl Edge {
         policy: &CachePolicyConfig,
         key: &CacheKey,
         target: impl FnOnce() -> Result<Target, OriginError>,
-        path: &str,
+        path: &NormalizedPath,
         req: Request<Incoming>,
         id: &str,
     ) -> Outcome {

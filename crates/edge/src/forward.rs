@@ -9,6 +9,8 @@ use http::{HeaderMap, Method, Request, Response};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
+use cloudfront_model::{InvalidationPath, NormalizedPath};
+
 use crate::origin::{OriginError, OutBody, Target};
 use crate::respond;
 use crate::state::Dist;
@@ -54,7 +56,7 @@ impl Edge {
     pub(crate) async fn forward(
         self: &Arc<Self>,
         dist: &Arc<Dist>,
-        path: &str,
+        path: &NormalizedPath,
         target: Target,
         req: Request<Incoming>,
         id: &str,
@@ -68,7 +70,7 @@ impl Edge {
     pub(crate) async fn forward_parts(
         &self,
         dist: &Arc<Dist>,
-        path: &str,
+        path: &NormalizedPath,
         target: Target,
         req: Request<OutBody>,
         id: &str,
@@ -126,7 +128,8 @@ impl Edge {
                 Method::PUT | Method::POST | Method::PATCH | Method::DELETE
             )
         {
-            self.invalidations.apply(&d.id, &[path.to_owned()]);
+            self.invalidations
+                .apply_normalized(&d.id, vec![InvalidationPath::exact(path.clone())]);
         }
         let (rparts, rbody) = resp.into_parts();
         let mut out = Response::builder().status(status);

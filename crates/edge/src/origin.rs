@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use cloudfront_model::{s3_bucket_of, Distribution, EdgeState, Oac, Origin};
+use cloudfront_model::{s3_bucket_of, Distribution, EdgeState, NormalizedPath, Oac, Origin};
 use http::header::{HeaderName, HeaderValue, AUTHORIZATION, HOST};
 use http::{HeaderMap, Method, Request, Response, Uri};
 use http_body_util::combinators::BoxBody;
@@ -128,16 +128,24 @@ impl OriginClient {
         })
     }
 
-    /// Where a request for `path_and_query` (already carrying the origin's OriginPath rules) goes for `origin`.
+    /// Where a request for `path` with `query` goes for `origin`: the origin's OriginPath, then the normalized
+    /// path encoded so the origin decodes it to exactly the object every decision was made about.
+    #[allow(clippy::too_many_arguments)]
     pub fn target(
         &self,
         d: &Distribution,
         origin: &Origin,
         oac: Option<&Oac>,
-        path_and_query: &str,
+        path: &NormalizedPath,
+        query: Option<&str>,
         viewer_authorization: bool,
         viewer_https: bool,
     ) -> Result<Target, OriginError> {
+        let mut path_and_query = path.origin_path();
+        if let Some(q) = query.filter(|q| !q.is_empty()) {
+            path_and_query.push('?');
+            path_and_query.push_str(q);
+        }
         let custom_headers = origin
             .custom_headers
             .iter()

@@ -1,7 +1,7 @@
 //! What a cache policy decides: the cache key (which query strings, headers and cookies are in it — and are
 //! therefore forwarded to the origin), how long a response stays fresh, and whether it may be compressed.
 
-use cloudfront_model::{CacheKeyParameters, CachePolicyConfig, KeyBehavior};
+use cloudfront_model::{CacheKeyParameters, CachePolicyConfig, KeyBehavior, NormalizedPath};
 use http::HeaderMap;
 
 /// The legacy defaults CloudFront applies to a behavior without a cache policy.
@@ -48,10 +48,11 @@ fn selected(behavior: &KeyBehavior, name: &str) -> bool {
     }
 }
 
-/// The cache key of a request for `path` of distribution `dist`.
+/// The cache key of a request for `path` of distribution `dist`. The path is the normalized one, so every
+/// spelling of an object shares its entry (and its invalidations).
 pub fn cache_key(
     dist: &str,
-    path: &str,
+    path: &NormalizedPath,
     query: Option<&str>,
     headers: &HeaderMap,
     policy: &CachePolicyConfig,
@@ -101,10 +102,10 @@ pub fn cache_key(
         forwarded.push(("cookie".into(), joined.join("; ")));
     }
 
-    let mut key = String::with_capacity(dist.len() + path.len() + 8);
+    let mut key = String::with_capacity(dist.len() + path.as_str().len() + 8);
     key.push_str(dist);
     key.push('\u{1}');
-    key.push_str(path);
+    key.push_str(path.as_str());
     key.push('\u{1}');
     if let Some(q) = &query {
         key.push_str(q);
@@ -320,15 +321,20 @@ mod tests {
         );
     }
 
+    fn path(s: &str) -> NormalizedPath {
+        cloudfront_model::normalize_path(s).unwrap()
+    }
+
     #[test]
     fn keys_take_only_what_the_policy_names() {
+        let a = path("/a");
         let mut p = legacy_policy().clone();
         let h = headers(&[
             ("origin", "https://a"),
             ("cookie", "b=2; a=1; c=3"),
             ("x-other", "x"),
         ]);
-        let none = cache_key("E1", "/a", Some("z=1&y=2"), &h, &p);
+        let none = cache_key("E1", &a, Some("z=1&y=2"), &h, &p);
         assert_eq!(none.query, None);
         assert!(none.headers.is_empty());
         p.parameters.query_strings = KeyBehavior {
@@ -343,7 +349,7 @@ mod tests {
             behavior: "whitelist".into(),
             items: vec!["a".into(), "b".into()],
         };
-        let k = cache_key("E1", "/a", Some("z=1&y=2"), &h, &p);
+        let k = cache_key("E1", &a, Some("z=1&y=2"), &h, &p);
         assert_eq!(k.query.as_deref(), Some("y=2&z=1"));
         assert_eq!(
             k.headers,
@@ -353,8 +359,13 @@ mod tests {
             ]
         );
         // Order of query parameters does not split the cache.
-        assert_eq!(cache_key("E1", "/a", Some("y=2&z=1"), &h, &p).key, k.key);
-        assert_ne!(cache_key("E2", "/a", Some("y=2&z=1"), &h, &p).key, k.key);
+        assert_eq!(cache_key("E1", &a, Some("y=2&z=1"), &h, &p).key, k.key);
+        assert_ne!(cache_key("E2", &a, Some("y=2&z=1"), &h, &p).key, k.key);
+        // Spellings of one object share a key.
+        assert_eq!(
+            cache_key("E1", &path("/%61"), Some("y=2&z=1"), &h, &p).key,
+            k.key
+        );
     }
 
     #[test]

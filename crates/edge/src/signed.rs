@@ -1,9 +1,11 @@
 //! Signed URLs and signed cookies for cache behaviors with trusted key groups: the credentials are taken from the
 //! query string or the `CloudFront-*` cookies and verified (by `cloudfront-sign`) against the keys of the
-//! behavior's key groups, for the URL exactly as the viewer asked for it without the signing parameters.
+//! behavior's key groups: a canned policy for the URL as the viewer asked for it (or its normalized spelling), a
+//! custom policy's Resource against the normalized spelling only, both without the signing parameters.
 
 use std::net::IpAddr;
 
+use cloudfront_model::NormalizedPath;
 use http::HeaderMap;
 
 use crate::state::Snapshot;
@@ -17,7 +19,8 @@ pub fn check(
     groups: &[String],
     scheme: &str,
     host: &str,
-    path: &str,
+    raw_path: &str,
+    path: &NormalizedPath,
     query: Option<&str>,
     headers: &HeaderMap,
     client_ip: IpAddr,
@@ -31,9 +34,12 @@ pub fn check(
     let extracted = cloudfront_sign::extract(query, cookie_header.as_deref())
         .map_err(|e| e.message())?
         .ok_or("Missing Key-Pair-Id query parameter or cookie value")?;
-    let url = cloudfront_sign::viewer_url(scheme, host, path, extracted.remaining_query.as_deref());
+    let remaining = extracted.remaining_query.as_deref();
+    let url = cloudfront_sign::viewer_url(scheme, host, raw_path, remaining);
+    let normalized = cloudfront_sign::viewer_url(scheme, host, &path.url_path(), remaining);
     let request = cloudfront_sign::Request {
         url_without_signing_params: &url,
+        normalized_url: &normalized,
         client_ip: Some(client_ip),
         now: time::OffsetDateTime::now_utc().unix_timestamp(),
     };

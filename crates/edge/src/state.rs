@@ -11,8 +11,8 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use cloudfront_model::{
-    invalidation_covers, normalize_host, scoped, wildcard_alias, CachePolicy, Distribution,
-    EdgeState, InvalidationEvent, Oac,
+    normalize_host, normalize_invalidation_path, scoped, wildcard_alias, CachePolicy, Distribution,
+    EdgeState, InvalidationEvent, InvalidationPath, NormalizedPath, Oac,
 };
 
 use crate::origin::OriginClient;
@@ -169,7 +169,7 @@ struct Remembered {
     /// Everything stored before this counter value is stale (older entries were forgotten).
     floor: u64,
     newest: u64,
-    paths: VecDeque<(u64, String)>,
+    paths: VecDeque<(u64, InvalidationPath)>,
 }
 
 impl Invalidations {
@@ -178,14 +178,32 @@ impl Invalidations {
         self.counter.load(Ordering::SeqCst)
     }
 
-    /// Applies `paths` of distribution `dist`.
+    /// Applies the invalidation paths `paths` of distribution `dist`, as CreateInvalidation took them. A path
+    /// that does not normalize (the API refuses those; an older API may not have) invalidates everything of the
+    /// distribution: over-invalidating is safe, missing an object is not.
     pub fn apply(&self, dist: &str, paths: &[String]) {
+        let normalized: Vec<InvalidationPath> = paths
+            .iter()
+            .map(|p| {
+                normalize_invalidation_path(p).unwrap_or_else(|e| {
+                    tracing::warn!(
+                        "invalidation path {p:?} of {dist}: {e}; invalidating everything"
+                    );
+                    InvalidationPath::everything()
+                })
+            })
+            .collect();
+        self.apply_normalized(dist, normalized);
+    }
+
+    /// Applies already normalized invalidation paths (a write through this edge invalidates its own path).
+    pub fn apply_normalized(&self, dist: &str, paths: Vec<InvalidationPath>) {
         let mut map = self.by_dist.write().unwrap_or_else(|p| p.into_inner());
         let entry = map.entry(dist.to_owned()).or_default();
         for p in paths {
             let n = self.counter.fetch_add(1, Ordering::SeqCst) + 1;
             entry.newest = n;
-            entry.paths.push_back((n, p.clone()));
+            entry.paths.push_back((n, p));
             if entry.paths.len() > MAX_REMEMBERED {
                 if let Some((old, _)) = entry.paths.pop_front() {
                     entry.floor = entry.floor.max(old);
@@ -195,7 +213,7 @@ impl Invalidations {
     }
 
     /// Whether an object of `dist` at `path` stamped `stamp` has been invalidated since.
-    pub fn is_stale(&self, dist: &str, path: &str, stamp: u64) -> bool {
+    pub fn is_stale(&self, dist: &str, path: &NormalizedPath, stamp: u64) -> bool {
         let map = self.by_dist.read().unwrap_or_else(|p| p.into_inner());
         let Some(r) = map.get(dist) else {
             return false;
@@ -210,7 +228,7 @@ impl Invalidations {
             .iter()
             .rev()
             .take_while(|(n, _)| *n > stamp)
-            .any(|(_, p)| invalidation_covers(p, path))
+            .any(|(_, p)| p.covers(path))
     }
 }
 
@@ -266,16 +284,27 @@ fn apply_all(invalidations: &Invalidations, events: &[InvalidationEvent]) {
 mod tests {
     use super::*;
 
+    fn p(s: &str) -> NormalizedPath {
+        cloudfront_model::normalize_path(s).unwrap()
+    }
+
     #[test]
     fn stamps_and_coverage() {
         let inv = Invalidations::default();
         let before = inv.stamp();
         inv.apply("E1", &["/img/*".into()]);
-        assert!(inv.is_stale("E1", "/img/a.png", before));
-        assert!(!inv.is_stale("E1", "/doc/a.pdf", before));
-        assert!(!inv.is_stale("E2", "/img/a.png", before));
+        assert!(inv.is_stale("E1", &p("/img/a.png"), before));
+        assert!(inv.is_stale("E1", &p("/%69mg/a.png"), before));
+        assert!(!inv.is_stale("E1", &p("/doc/a.pdf"), before));
+        assert!(!inv.is_stale("E2", &p("/img/a.png"), before));
         let after = inv.stamp();
-        assert!(!inv.is_stale("E1", "/img/a.png", after));
+        assert!(!inv.is_stale("E1", &p("/img/a.png"), after));
+        // Encoded invalidation paths cover the decoded object; one that does not normalize covers everything.
+        inv.apply("E3", &["/%64oc/a.pdf".into()]);
+        assert!(inv.is_stale("E3", &p("/doc/a.pdf"), after));
+        let later = inv.stamp();
+        inv.apply("E3", &["/bad%zz".into()]);
+        assert!(inv.is_stale("E3", &p("/anything"), later));
     }
 
     #[test]
@@ -284,7 +313,7 @@ mod tests {
         let old = inv.stamp();
         let paths: Vec<String> = (0..MAX_REMEMBERED + 5).map(|i| format!("/p{i}")).collect();
         inv.apply("E1", &paths);
-        assert!(inv.is_stale("E1", "/unrelated", old));
-        assert!(!inv.is_stale("E1", "/unrelated", inv.stamp()));
+        assert!(inv.is_stale("E1", &p("/unrelated"), old));
+        assert!(!inv.is_stale("E1", &p("/unrelated"), inv.stamp()));
     }
 }

@@ -255,20 +255,34 @@ impl Edge {
                 id,
             );
         }
-        // Only origin-form paths: `*` (OPTIONS *) or anything else not starting with `/` would be glued onto the
-        // bucket name in the origin's path-style URL.
-        if !req.uri().path().starts_with('/') {
-            return self.refuse(
-                Some(d),
-                400,
-                "Bad request.",
-                "The request path is not valid.",
-                id,
-            );
-        }
-        let mut path = req.uri().path().to_owned();
-        if path == "/" && !d.config.default_root_object.is_empty() {
-            path = format!("/{}", d.config.default_root_object.trim_start_matches('/'));
+        // The one normalized path: behavior, signature requirement, cache key, invalidations and the origin
+        // request all take it. Only origin-form paths normalize (`*` of `OPTIONS *` does not), and a path that
+        // cannot name one object (a bad escape, non-UTF-8, a backslash) is refused.
+        let mut path = match cloudfront_model::normalize_path(req.uri().path()) {
+            Ok(p) => p,
+            Err(e) => {
+                return self.refuse(
+                    Some(d),
+                    400,
+                    "Bad request.",
+                    &format!("The request path is not valid: {e}."),
+                    id,
+                )
+            }
+        };
+        if path.is_root() && !d.config.default_root_object.is_empty() {
+            match cloudfront_model::normalize_path(&format!("/{}", d.config.default_root_object)) {
+                Ok(p) => path = p,
+                Err(_) => {
+                    return self.refuse(
+                        Some(d),
+                        502,
+                        "Bad gateway.",
+                        "The distribution's default root object is not a valid path.",
+                        id,
+                    )
+                }
+            }
         }
         let behavior = d.behavior_for(&path);
 
@@ -312,6 +326,7 @@ impl Edge {
                 scheme,
                 host,
                 req.uri().path(),
+                &path,
                 query.as_deref(),
                 req.headers(),
                 conn.peer.ip(),
@@ -352,31 +367,34 @@ impl Edge {
             if !self.known_uncacheable(&key.key) {
                 // Where a fill would go is worked out only on a miss.
                 let target = || {
-                    let path_and_query = match &key.query {
-                        Some(q) => format!("{path}?{q}"),
-                        None => path.clone(),
-                    };
-                    self.origin
-                        .target(d, origin, oac, &path_and_query, viewer_auth, viewer_https)
+                    self.origin.target(
+                        d,
+                        origin,
+                        oac,
+                        &path,
+                        key.query.as_deref(),
+                        viewer_auth,
+                        viewer_https,
+                    )
                 };
                 return self
                     .cached(&dist, behavior, policy, &key, target, &path, req, id)
                     .await;
             }
         }
-        // Everything else goes to the origin as it came, with the query the viewer sent (minus signing params).
-        let full_query = match &query {
-            Some(q) if !q.is_empty() => format!("{}?{q}", req.uri().path()),
-            _ => req.uri().path().to_owned(),
+        // Everything else goes to the origin with the query the viewer sent (minus signing params).
+        let target = match self.origin.target(
+            d,
+            origin,
+            oac,
+            &path,
+            query.as_deref(),
+            viewer_auth,
+            viewer_https,
+        ) {
+            Ok(t) => t,
+            Err(e) => return self.refuse(Some(d), 502, "Bad gateway.", &e.to_string(), id),
         };
-        let target =
-            match self
-                .origin
-                .target(d, origin, oac, &full_query, viewer_auth, viewer_https)
-            {
-                Ok(t) => t,
-                Err(e) => return self.refuse(Some(d), 502, "Bad gateway.", &e.to_string(), id),
-            };
         self.forward(&dist, &path, target, req, id).await
     }
 

@@ -1,0 +1,201 @@
+"""Attacks on the edge and the CloudFront control plane, end to end against `coffer serve`: each test is the attack a
+security review ran, and asserts the edge refuses it. Helpers for distributions with several behaviors live here
+(conftest.py stays as it is)."""
+
+import datetime
+import json
+import time
+
+from conftest import REGION, unique, viewer, wait_until
+from test_edge import (
+    CACHING_OPTIMIZED,
+    allow_distribution_in_bucket,
+    allow_distribution_in_key,
+    create_oac,
+    private_kms_bucket,
+)
+
+
+def behavior(origin, pattern=None, key_groups=None, cache_policy=CACHING_OPTIMIZED, methods=("GET", "HEAD"),
+             policy="allow-all"):
+    b = {
+        **({"PathPattern": pattern} if pattern else {}),
+        "TargetOriginId": origin,
+        "ViewerProtocolPolicy": policy,
+        "AllowedMethods": {
+            "Quantity": len(methods),
+            "Items": list(methods),
+            "CachedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"]},
+        },
+        "CachePolicyId": cache_policy,
+    }
+    if key_groups:
+        b["TrustedKeyGroups"] = {"Enabled": True, "Quantity": len(key_groups), "Items": list(key_groups)}
+    return b
+
+
+def s3_origin(bucket, oac_id, origin_id="s3origin"):
+    return {
+        "Id": origin_id,
+        "DomainName": f"{bucket}.s3.{REGION}.amazonaws.com",
+        "S3OriginConfig": {"OriginAccessIdentity": ""},
+        "OriginAccessControlId": oac_id,
+    }
+
+
+def deployed(server, d):
+    cf = server.client("cloudfront")
+    wait_until(
+        lambda: cf.get_distribution(Id=d["Id"])["Distribution"]["Status"] == "Deployed",
+        what="the distribution to deploy",
+    )
+    return d
+
+
+def key_group(server):
+    """A key pair and a key group holding its public key: (private key, public key id, key group id)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+    cf = server.client("cloudfront")
+    pk = cf.create_public_key(
+        PublicKeyConfig={"CallerReference": unique("pk"), "Name": unique("pk"), "EncodedKey": public_pem}
+    )["PublicKey"]["Id"]
+    group = cf.create_key_group(KeyGroupConfig={"Name": unique("kg"), "Items": [pk]})["KeyGroup"]["Id"]
+    return key, pk, group
+
+
+def signed_cookies(key, pk, resource):
+    """CloudFront-* cookies for a custom policy on `resource` (botocore's CloudFrontSigner)."""
+    from botocore.signers import CloudFrontSigner
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    signer = CloudFrontSigner(pk, lambda message: key.sign(message, padding.PKCS1v15(), hashes.SHA1()))
+    policy = signer.build_policy(
+        resource, datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=10)
+    ).encode()
+    return "; ".join(
+        [
+            f"CloudFront-Policy={signer._url_b64encode(policy).decode()}",
+            f"CloudFront-Signature={signer._url_b64encode(signer.rsa_signer(policy)).decode()}",
+            f"CloudFront-Key-Pair-Id={pk}",
+        ]
+    )
+
+
+def private_prefix_distribution(server):
+    """The review's setup: one private SSE-KMS bucket, `/private/*` behind a trusted key group, everything else
+    public. Returns (bucket, distribution, signing key, public key id)."""
+    bucket = unique("paths-")
+    key_arn = private_kms_bucket(server, bucket)
+    oac = create_oac(server, unique("oac"))
+    key, pk, group = key_group(server)
+    cf = server.client("cloudfront")
+    d = cf.create_distribution(DistributionConfig={
+        "CallerReference": unique("ref"),
+        "Comment": "private prefix",
+        "Enabled": True,
+        "Origins": {"Quantity": 1, "Items": [s3_origin(bucket, oac)]},
+        "DefaultCacheBehavior": behavior("s3origin"),
+        "CacheBehaviors": {"Quantity": 1, "Items": [behavior("s3origin", "/private/*", key_groups=[group])]},
+    })["Distribution"]
+    deployed(server, d)
+    allow_distribution_in_bucket(server, bucket, [d["ARN"]])
+    allow_distribution_in_key(server, key_arn, [d["ARN"]])
+    s3 = server.client("s3")
+    s3.put_object(Bucket=bucket, Key="private/secret.txt", Body=b"TOP SECRET", ContentType="text/plain")
+    s3.put_object(Bucket=bucket, Key="public/readme.txt", Body=b"v1", ContentType="text/plain")
+    return bucket, d, key, pk
+
+
+# Spellings of /private/secret.txt that S3 decodes (or a path-normalizing origin resolves) to that key.
+ENCODED_PRIVATE = [
+    "/%70rivate/secret.txt",
+    "/%70%72ivate/secret.txt",
+    "/pr%69vate/secret.txt",
+    "/private%2Fsecret.txt",
+    "/private%2fsecret.txt",
+    "/%2Fprivate/secret.txt",
+    "//private/secret.txt",
+    "/./private/secret.txt",
+    "/public/../private/secret.txt",
+    "/public/%2E%2E/private/secret.txt",
+    "/public/%2e%2e%2fprivate/secret.txt",
+    "/public/..%2Fprivate/secret.txt",
+    "/private/./secret.txt",
+]
+
+
+def test_encoded_paths_cannot_escape_a_signed_behavior(server):
+    bucket, d, key, pk = private_prefix_distribution(server)
+    host = d["DomainName"]
+    assert viewer(server.edge, host, "/public/readme.txt").status == 200
+    assert viewer(server.edge, host, "/private/secret.txt").status == 403
+    for path in ENCODED_PRIVATE:
+        r = viewer(server.edge, host, path)
+        assert r.status == 403 and b"TOP SECRET" not in r.body, (path, r)
+    # Double encoding is decoded once, like S3 does: `%2570` is the key `%70rivate/…`, not the secret.
+    r = viewer(server.edge, host, "/%2570rivate/secret.txt")
+    assert r.status != 200 and b"TOP SECRET" not in r.body, r
+
+
+def test_a_signature_for_one_object_does_not_unlock_an_encoded_other(server):
+    bucket, d, key, pk = private_prefix_distribution(server)
+    host = d["DomainName"]
+    port = server.edge["https"][1]
+    server.client("s3").put_object(Bucket=bucket, Key="private/shared/a.txt", Body=b"shared a")
+    cookies = signed_cookies(key, pk, f"https://{host}:{port}/private/shared/*")
+    ok = viewer(server.edge, host, "/private/shared/a.txt", headers={"Cookie": cookies})
+    assert ok.status == 200 and ok.body == b"shared a", ok
+    # An encoded spelling of the same object is the same object: allowed.
+    same = viewer(server.edge, host, "/private/shared/%61.txt", headers={"Cookie": cookies})
+    assert same.status == 200 and same.body == b"shared a", same
+    # Dot segments (plain or encoded) under the signed prefix name another object: the wildcard does not cover it.
+    for path in ["/private/shared/../secret.txt", "/private/shared/%2E%2E/secret.txt",
+                 "/private/shared%2F..%2F..%2Fprivate/secret.txt"]:
+        r = viewer(server.edge, host, path, headers={"Cookie": cookies})
+        assert r.status == 403 and b"TOP SECRET" not in r.body, (path, r)
+
+
+def test_bad_escapes_and_backslashes_are_refused(server):
+    bucket, d, key, pk = private_prefix_distribution(server)
+    host = d["DomainName"]
+    for path in ["/a%zz", "/a%", "/a%4", "/%FF.txt", "/a%C3%28", "/private%5Csecret.txt", "/a%00b"]:
+        r = viewer(server.edge, host, path)
+        assert r.status == 400, (path, r)
+
+
+def test_encoded_paths_share_the_cache_entry_and_its_invalidation(server):
+    bucket, d, key, pk = private_prefix_distribution(server)
+    host = d["DomainName"]
+    first = viewer(server.edge, host, "/%70ublic/readme.txt")
+    assert first.status == 200 and first.body == b"v1", first
+    # The same object under another spelling is the same cache entry.
+    assert viewer(server.edge, host, "/public/readme.txt").headers["x-cache"] == "Hit from cloudfront"
+    server.client("s3").put_object(Bucket=bucket, Key="public/readme.txt", Body=b"v2", ContentType="text/plain")
+    assert viewer(server.edge, host, "/%70ublic/readme.txt").body == b"v1"
+    server.aws("cloudfront", "create-invalidation", "--distribution-id", d["Id"], "--paths", "/public/*")
+    fresh = wait_until(
+        lambda: (lambda r: r if r.body == b"v2" else None)(viewer(server.edge, host, "/%70ublic/readme.txt")),
+        timeout=2.0,
+        what="the invalidation of /public/* to cover the encoded spelling",
+    )
+    assert fresh.status == 200
+    # An invalidation path that is itself encoded covers the decoded object.
+    server.client("s3").put_object(Bucket=bucket, Key="public/readme.txt", Body=b"v3", ContentType="text/plain")
+    assert viewer(server.edge, host, "/public/readme.txt").body == b"v2"
+    server.aws("cloudfront", "create-invalidation", "--distribution-id", d["Id"], "--paths", "/%70ublic/readme.txt")
+    wait_until(
+        lambda: viewer(server.edge, host, "/public/readme.txt").body == b"v3",
+        timeout=2.0,
+        what="an encoded invalidation path to cover the object",
+    )
+    # Invalidation paths that cannot be a path are refused.
+    rc, _, err = server.aws("cloudfront", "create-invalidation", "--distribution-id", d["Id"], "--paths", "/a%zz",
+                            check=False)
+    assert rc != 0 and "InvalidArgument" in err
