@@ -43,11 +43,26 @@ pub(crate) fn forwarded(name: &str) -> bool {
 }
 
 /// Viewer headers never sent to an origin, whatever a cache policy lists: they would let a viewer widen what the
-/// edge's signature authorizes (credentials, copying another object, naming another distribution).
+/// edge's signature authorizes (credentials, copying another object, naming another distribution), or change
+/// how the edge's own request is framed (hop-by-hop headers, lengths, `Expect`, `Host`).
 pub(crate) fn never_forwarded(name: &str) -> bool {
     matches!(
         name,
-        "authorization" | "x-amz-security-token" | "x-amz-date" | "x-amz-content-sha256"
+        "authorization"
+            | "x-amz-security-token"
+            | "x-amz-date"
+            | "x-amz-content-sha256"
+            | "host"
+            | "content-length"
+            | "transfer-encoding"
+            | "connection"
+            | "keep-alive"
+            | "proxy-authorization"
+            | "proxy-connection"
+            | "te"
+            | "trailer"
+            | "upgrade"
+            | "expect"
     ) || name.starts_with("x-amz-copy-source")
         || name.starts_with("x-amz-coffer-")
 }
@@ -176,5 +191,14 @@ mod tests {
             assert!(never_forwarded(name), "{name}");
         }
         assert!(forwarded("content-type") && forwarded("x-amz-meta-owner"));
+        for framing in [
+            "host",
+            "content-length",
+            "transfer-encoding",
+            "connection",
+            "expect",
+        ] {
+            assert!(never_forwarded(framing), "{framing}");
+        }
     }
 }

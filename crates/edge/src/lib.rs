@@ -16,6 +16,7 @@ mod log;
 mod metrics;
 mod origin;
 mod policy;
+pub mod query;
 mod respond;
 mod signed;
 mod state;

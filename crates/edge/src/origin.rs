@@ -50,7 +50,7 @@ pub enum OriginError {
 /// How an origin request is authenticated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Signing {
-    /// Sent as it is (no OAC, custom origins, `no-override` with a viewer `Authorization`).
+    /// Sent as it is (no OAC, an OAC that never signs, custom origins).
     None,
     /// Signed by the edge for this distribution ARN.
     Oac {
@@ -138,7 +138,6 @@ impl OriginClient {
         oac: Option<&Oac>,
         path: &NormalizedPath,
         query: Option<&str>,
-        viewer_authorization: bool,
         viewer_https: bool,
     ) -> Result<Target, OriginError> {
         let mut path_and_query = path.origin_path();
@@ -172,11 +171,14 @@ impl OriginClient {
                 "{}://{}/{bucket}{}{path_and_query}",
                 self.api_scheme, self.api_authority, origin.origin_path
             );
-            let signing = match oac.map(|o| o.config.signing_behavior.as_str()) {
-                Some("always") => true,
-                Some("no-override") => !viewer_authorization,
-                _ => false,
-            };
+            // `no-override` leaves a viewer's Authorization to the origin instead of signing; the edge never
+            // forwards a viewer's credentials (they would widen what the edge's signature authorizes, and a
+            // junk one would make an unsigned request whose error is cached for everyone), so there is nothing
+            // to leave alone: it signs, like `always`.
+            let signing = matches!(
+                oac.map(|o| o.config.signing_behavior.as_str()),
+                Some("always" | "no-override")
+            );
             return Ok(Target {
                 uri: uri
                     .parse()

@@ -4,6 +4,8 @@
 use cloudfront_model::{CacheKeyParameters, CachePolicyConfig, KeyBehavior, NormalizedPath};
 use http::HeaderMap;
 
+use crate::query::Param;
+
 /// The legacy defaults CloudFront applies to a behavior without a cache policy.
 pub fn legacy_policy() -> &'static CachePolicyConfig {
     static LEGACY: std::sync::OnceLock<CachePolicyConfig> = std::sync::OnceLock::new();
@@ -48,27 +50,24 @@ fn selected(behavior: &KeyBehavior, name: &str) -> bool {
     }
 }
 
-/// The cache key of a request for `path` of distribution `dist`. The path is the normalized one, so every
-/// spelling of an object shares its entry (and its invalidations).
+/// The cache key of a request for `path` of distribution `dist` with query parameters `params`. The path is the
+/// normalized one, so every spelling of an object shares its entry (and its invalidations); query parameters are
+/// selected by their decoded names and kept as received.
 pub fn cache_key(
     dist: &str,
     path: &NormalizedPath,
-    query: Option<&str>,
+    params: &[Param<'_>],
     headers: &HeaderMap,
     policy: &CachePolicyConfig,
 ) -> CacheKey {
     let p = &policy.parameters;
-    let mut params: Vec<&str> = query
-        .unwrap_or("")
-        .split('&')
-        .filter(|kv| !kv.is_empty())
-        .filter(|kv| {
-            let name = kv.split_once('=').map_or(*kv, |(k, _)| k);
-            selected(&p.query_strings, name)
-        })
+    let mut selected_raw: Vec<&str> = params
+        .iter()
+        .filter(|param| selected(&p.query_strings, &param.name))
+        .map(|param| param.raw)
         .collect();
-    params.sort_unstable();
-    let query = (!params.is_empty()).then(|| params.join("&"));
+    selected_raw.sort_unstable();
+    let query = (!selected_raw.is_empty()).then(|| selected_raw.join("&"));
 
     let mut forwarded: Vec<(String, String)> = Vec::new();
     if p.headers.behavior == "whitelist" {
@@ -334,7 +333,8 @@ mod tests {
             ("cookie", "b=2; a=1; c=3"),
             ("x-other", "x"),
         ]);
-        let none = cache_key("E1", &a, Some("z=1&y=2"), &h, &p);
+        let q = |s: &'static str| crate::query::parse(s).unwrap();
+        let none = cache_key("E1", &a, &q("z=1&y=2"), &h, &p);
         assert_eq!(none.query, None);
         assert!(none.headers.is_empty());
         p.parameters.query_strings = KeyBehavior {
@@ -349,7 +349,7 @@ mod tests {
             behavior: "whitelist".into(),
             items: vec!["a".into(), "b".into()],
         };
-        let k = cache_key("E1", &a, Some("z=1&y=2"), &h, &p);
+        let k = cache_key("E1", &a, &q("z=1&y=2"), &h, &p);
         assert_eq!(k.query.as_deref(), Some("y=2&z=1"));
         assert_eq!(
             k.headers,
@@ -359,13 +359,28 @@ mod tests {
             ]
         );
         // Order of query parameters does not split the cache.
-        assert_eq!(cache_key("E1", &a, Some("y=2&z=1"), &h, &p).key, k.key);
-        assert_ne!(cache_key("E2", &a, Some("y=2&z=1"), &h, &p).key, k.key);
+        assert_eq!(cache_key("E1", &a, &q("y=2&z=1"), &h, &p).key, k.key);
+        assert_ne!(cache_key("E2", &a, &q("y=2&z=1"), &h, &p).key, k.key);
         // Spellings of one object share a key.
         assert_eq!(
-            cache_key("E1", &path("/%61"), Some("y=2&z=1"), &h, &p).key,
+            cache_key("E1", &path("/%61"), &q("y=2&z=1"), &h, &p).key,
             k.key
         );
+    }
+
+    #[test]
+    fn query_names_are_selected_decoded() {
+        let mut p = legacy_policy().clone();
+        p.parameters.query_strings = KeyBehavior {
+            behavior: "allExcept".into(),
+            items: vec!["versionId".into()],
+        };
+        let params = crate::query::parse("%76ersionId=old&versionId=old&v=1").unwrap();
+        let k = cache_key("E1", &path("/a"), &params, &HeaderMap::new(), &p);
+        assert_eq!(k.query.as_deref(), Some("v=1"));
+        p.parameters.query_strings.behavior = "whitelist".into();
+        let k = cache_key("E1", &path("/a"), &params, &HeaderMap::new(), &p);
+        assert_eq!(k.query.as_deref(), Some("%76ersionId=old&versionId=old"));
     }
 
     #[test]

@@ -358,24 +358,33 @@ impl Edge {
         let oac = (!origin.origin_access_control_id.is_empty())
             .then(|| snapshot.oac(&d.account, &origin.origin_access_control_id))
             .flatten();
-        let viewer_auth = req.headers().contains_key(http::header::AUTHORIZATION);
         let viewer_https = conn.tls.is_some();
+
+        // The query, read once. An S3 origin never sees S3's own authentication parameters from a viewer.
+        let mut params = match crate::query::parse(query.as_deref().unwrap_or("")) {
+            Ok(p) => p,
+            Err(e) => {
+                return self.refuse(
+                    Some(d),
+                    400,
+                    "Bad request.",
+                    &format!("The query string is not valid: {e}."),
+                    id,
+                )
+            }
+        };
+        if origin.s3_bucket().is_some() {
+            params.retain(|p| !crate::query::is_s3_credential(&p.name));
+        }
 
         let cached_method = method == Method::GET || method == Method::HEAD;
         if cached_method && policy::caches(policy) {
-            let key = policy::cache_key(&d.id, &path, query.as_deref(), req.headers(), policy);
+            let key = policy::cache_key(&d.id, &path, &params, req.headers(), policy);
             if !self.known_uncacheable(&key.key) {
                 // Where a fill would go is worked out only on a miss.
                 let target = || {
-                    self.origin.target(
-                        d,
-                        origin,
-                        oac,
-                        &path,
-                        key.query.as_deref(),
-                        viewer_auth,
-                        viewer_https,
-                    )
+                    self.origin
+                        .target(d, origin, oac, &path, key.query.as_deref(), viewer_https)
                 };
                 return self
                     .cached(&dist, behavior, policy, &key, target, &path, req, id)
@@ -383,18 +392,15 @@ impl Edge {
             }
         }
         // Everything else goes to the origin with the query the viewer sent (minus signing params).
-        let target = match self.origin.target(
-            d,
-            origin,
-            oac,
-            &path,
-            query.as_deref(),
-            viewer_auth,
-            viewer_https,
-        ) {
-            Ok(t) => t,
-            Err(e) => return self.refuse(Some(d), 502, "Bad gateway.", &e.to_string(), id),
-        };
+        let origin_query = crate::query::join(&params);
+        let target =
+            match self
+                .origin
+                .target(d, origin, oac, &path, origin_query.as_deref(), viewer_https)
+            {
+                Ok(t) => t,
+                Err(e) => return self.refuse(Some(d), 502, "Bad gateway.", &e.to_string(), id),
+            };
         self.forward(&dist, &path, target, req, id).await
     }
 
