@@ -279,8 +279,16 @@ fn render_origin(o: &Origin) -> Element {
             leaf("HTTPPort", s.http_port.to_string()),
             leaf("HTTPSPort", s.https_port.to_string()),
             leaf("OriginProtocolPolicy", s.origin_protocol_policy.as_str()),
-            string_list("OriginSslProtocols", "SslProtocol", &s.origin_ssl_protocols),
         ];
+        // OriginSslProtocols requires its Items once present (botocore refuses to send the config back
+        // otherwise), so a configuration that named none gets none back.
+        if !s.origin_ssl_protocols.is_empty() {
+            x.push(string_list(
+                "OriginSslProtocols",
+                "SslProtocol",
+                &s.origin_ssl_protocols,
+            ));
+        }
         opt(&mut x, "OriginReadTimeout", s.origin_read_timeout);
         opt(&mut x, "OriginKeepaliveTimeout", s.origin_keepalive_timeout);
         c.push(node("CustomOriginConfig", x));
