@@ -8,6 +8,7 @@ import time
 
 from conftest import REGION, unique, viewer, wait_until
 from test_edge import (
+    CACHING_DISABLED,
     CACHING_OPTIMIZED,
     allow_distribution_in_bucket,
     allow_distribution_in_key,
@@ -287,3 +288,105 @@ def test_query_string_exclusions_cannot_be_escaped_by_encoding_the_name(server):
     for q in [f"versionId={old}", f"%76ersionId={old}", f"version%49d={old}"]:
         r = viewer(server.edge, host, f"/price.txt?{q}")
         assert r.status == 200 and r.body == b"new price", (q, r)
+
+
+LOOPBACK_ALLOWED = '[edge]\norigin_allow_networks = ["127.0.0.0/8"]\n'
+
+
+def custom_distribution(server, domain, http_port=80, https_port=443, protocol="http-only", cache_policy=CACHING_DISABLED):
+    """A distribution with one custom origin: the CreateDistribution call itself (it may be refused)."""
+    return server.client("cloudfront").create_distribution(DistributionConfig={
+        "CallerReference": unique("custom"),
+        "Comment": "custom origin",
+        "Enabled": True,
+        "Origins": {"Quantity": 1, "Items": [{
+            "Id": "app",
+            "DomainName": domain,
+            "CustomOriginConfig": {"HTTPPort": http_port, "HTTPSPort": https_port,
+                                   "OriginProtocolPolicy": protocol},
+        }]},
+        "DefaultCacheBehavior": behavior("app", cache_policy=cache_policy),
+    })["Distribution"]
+
+
+def serving(server, d):
+    deployed(server, d)
+    wait_until(lambda: viewer(server.edge, d["DomainName"], "/x", https=False).status != 503,
+               what="the edge to know the distribution")
+    return d["DomainName"]
+
+
+def test_ip_literals_and_loopback_names_are_refused_as_custom_origins(server):
+    import botocore.exceptions
+
+    for domain in ["127.0.0.1", "169.254.169.254", "2130706433", "0177.0.0.1", "0x7f.0.0.1", "127.1",
+                   "10.0.0.1.", "[::1]", "::1", "::ffff:127.0.0.1", "[::ffff:7f00:1]", "localhost", "LOCALHOST.",
+                   "api.localhost", "evil.example@127.0.0.1", "example.com:8080", "exa mple.com"]:
+        try:
+            custom_distribution(server, domain)
+        except botocore.exceptions.ClientError as e:
+            assert e.response["Error"]["Code"] in ("InvalidArgument", "InvalidOrigin"), (domain, e.response)
+        else:
+            raise AssertionError(f"{domain} was accepted as a custom origin")
+    # UpdateDistribution is checked the same way.
+    cf = server.client("cloudfront")
+    d = custom_distribution(server, "origin.example.com")
+    got = cf.get_distribution_config(Id=d["Id"])
+    config = got["DistributionConfig"]
+    config["Origins"]["Items"][0]["DomainName"] = "169.254.169.254"
+    try:
+        cf.update_distribution(Id=d["Id"], IfMatch=got["ETag"], DistributionConfig=config)
+    except botocore.exceptions.ClientError as e:
+        assert e.response["Error"]["Code"] == "InvalidArgument"
+    else:
+        raise AssertionError("UpdateDistribution accepted an IP literal")
+
+
+def test_a_custom_origin_cannot_reach_the_deployments_own_listeners(fresh_server):
+    # Even where the operator allows loopback (a local origin), the API and the edge's own ports stay out of reach:
+    # the review's distribution served the API's /metrics to any viewer.
+    server = fresh_server(config_text=LOOPBACK_ALLOWED)
+    api_port = int(server.endpoint.rsplit(":", 1)[1])
+    for port in [api_port, server.edge["http"][1], server.edge["https"][1]]:
+        host = serving(server, custom_distribution(server, "localhost", http_port=port))
+        r = viewer(server.edge, host, "/metrics", https=False)
+        assert r.status == 502 and b"coffer_" not in r.body, (port, r)
+
+
+def test_loopback_origins_need_the_operator_to_allow_them(fresh_server):
+    import http.server
+    import threading
+
+    seen = []
+
+    class Origin(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append(self.path)
+            body = b"internal"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Origin)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        # Allowed: the origin answers.
+        allowed = fresh_server(config_text=LOOPBACK_ALLOWED)
+        host = serving(allowed, custom_distribution(allowed, "localhost", http_port=httpd.server_address[1]))
+        seen.clear()
+        r = viewer(allowed.edge, host, "/ok", https=False)
+        assert r.status == 200 and r.body == b"internal", r
+        assert seen == ["/ok"]
+        # Allowing only ::1 lets the name through the API's static check, but the edge refuses 127.0.0.1 when it
+        # connects: the origin is never reached.
+        v6 = fresh_server(config_text='[edge]\norigin_allow_networks = ["::1/128"]\n')
+        host = serving(v6, custom_distribution(v6, "localhost", http_port=httpd.server_address[1]))
+        r = viewer(v6.edge, host, "/refused", https=False)
+        assert r.status == 502, r
+        assert seen == ["/ok"]
+    finally:
+        httpd.shutdown()

@@ -647,9 +647,16 @@ def test_custom_cache_policy_origin_max_age_and_refresh_hits(server):
     assert refreshed.status == 200 and refreshed.body == b"{}"
 
 
-def test_custom_http_origin_with_origin_path_and_path_behaviors(server):
+# These origins run on this host: the operator has to allow loopback for custom origins (they are refused by
+# default, see test_attack_edge.py).
+LOOPBACK_ORIGINS = '[edge]\norigin_allow_networks = ["127.0.0.0/8"]\n'
+
+
+def test_custom_http_origin_with_origin_path_and_path_behaviors(fresh_server):
     import http.server
     import threading
+
+    server = fresh_server(config_text=LOOPBACK_ORIGINS)
 
     seen, secrets = [], []
 
@@ -719,7 +726,7 @@ def test_custom_http_origin_with_origin_path_and_path_behaviors(server):
         httpd.shutdown()
 
 
-def test_https_custom_origin_is_verified_against_trusted_roots(server, fresh_server, tmp_path):
+def test_https_custom_origin_is_verified_against_trusted_roots(fresh_server, tmp_path):
     import http.server
     import ssl
     import threading
@@ -769,11 +776,12 @@ def test_https_custom_origin_is_verified_against_trusted_roots(server, fresh_ser
 
     try:
         # An edge that trusts the origin's CA (`[edge] origin_ca_file`) fetches over HTTPS.
-        trusting = fresh_server(config_text=f'[edge]\norigin_ca_file = "{tmp_path / "origin.crt"}"\n')
+        trusting = fresh_server(config_text=LOOPBACK_ORIGINS + f'origin_ca_file = "{tmp_path / "origin.crt"}"\n')
         host = distribution(trusting)
         r = viewer(trusting.edge, host, "/hello", https=False)
         assert r.status == 200 and r.body == b"over TLS", r
         # One that does not refuses the unverifiable origin: 502, as CloudFront answers a bad origin certificate.
+        server = fresh_server(config_text=LOOPBACK_ORIGINS)
         host = distribution(server)
         assert viewer(server.edge, host, "/hello", https=False).status == 502
     finally:

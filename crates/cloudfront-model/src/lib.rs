@@ -7,10 +7,12 @@
 
 mod edge;
 mod model;
+mod origin_name;
 mod path;
 
 pub use edge::*;
 pub use model::*;
+pub use origin_name::*;
 pub use path::*;
 
 use std::time::Duration;

@@ -52,7 +52,7 @@ fn valid_alias(host: &str) -> bool {
 }
 
 /// Static checks of a configuration (no references).
-fn validate_shape(c: &DistributionConfig) -> Result<(), CfError> {
+fn validate_shape(c: &DistributionConfig, config: &crate::Config) -> Result<(), CfError> {
     if c.caller_reference.is_empty() {
         return Err(CfError::invalid(
             "The parameter CallerReference is required.",
@@ -98,6 +98,13 @@ fn validate_shape(c: &DistributionConfig) -> Result<(), CfError> {
             ));
         }
         if let Some(custom) = &o.custom_origin_config {
+            // A custom origin is reached at its name: never an IP address or a loopback name (the edge checks
+            // every address the name resolves to again when it connects). Names of this deployment's S3 go to
+            // the API endpoint instead and are not custom origins.
+            if o.s3_bucket().is_none() {
+                crate::check_origin_name(&o.domain_name, config.loopback_origins_allowed)
+                    .map_err(|e| CfError::invalid(e.to_string()))?;
+            }
             if !matches!(
                 custom.origin_protocol_policy.as_str(),
                 "http-only" | "match-viewer" | "https-only"
@@ -360,7 +367,7 @@ impl CloudFront {
         account: &str,
         config: DistributionConfig,
     ) -> Result<Distribution, CfError> {
-        validate_shape(&config)?;
+        validate_shape(&config, self.config())?;
         let (account, cf) = (account.to_owned(), self.clone());
         self.write(move |txn| {
             let ref_key = key2(&account, &config.caller_reference);
@@ -423,7 +430,7 @@ impl CloudFront {
         if_match: Option<&str>,
         config: DistributionConfig,
     ) -> Result<Distribution, CfError> {
-        validate_shape(&config)?;
+        validate_shape(&config, self.config())?;
         let (account, id, if_match, cf) = (
             account.to_owned(),
             id.to_owned(),
@@ -578,6 +585,62 @@ mod tests {
             web_acl_id: None,
             extra: Vec::new(),
         }
+    }
+
+    #[tokio::test]
+    async fn custom_origins_are_public_names() {
+        let store = meta::Store::new(meta::MemoryBackend::new()).unwrap();
+        let cf = CloudFront::new(
+            store,
+            Arc::new(crypto::RootKey::generate()),
+            Config::default(),
+        );
+        let custom = |domain: &str| {
+            let mut c = config(domain);
+            c.default_cache_behavior.cached_methods.pop();
+            c.origins[0].domain_name = domain.into();
+            c.origins[0].s3_origin_config = None;
+            c.origins[0].custom_origin_config = Some(crate::CustomOriginConfig {
+                http_port: 80,
+                https_port: 443,
+                origin_protocol_policy: "http-only".into(),
+                origin_ssl_protocols: Vec::new(),
+                origin_read_timeout: None,
+                origin_keepalive_timeout: None,
+            });
+            c
+        };
+        for bad in [
+            "127.0.0.1",
+            "2130706433",
+            "[::1]",
+            "localhost",
+            "a.localhost",
+            "x@10.0.0.1",
+        ] {
+            let err = cf.create_distribution("1", custom(bad)).await.unwrap_err();
+            assert_eq!(err.code(), "InvalidArgument", "{bad}");
+        }
+        cf.create_distribution("1", custom("origin.example.com"))
+            .await
+            .unwrap();
+        let loopback = CloudFront::new(
+            meta::Store::new(meta::MemoryBackend::new()).unwrap(),
+            Arc::new(crypto::RootKey::generate()),
+            Config {
+                loopback_origins_allowed: true,
+                ..Config::default()
+            },
+        );
+        loopback
+            .create_distribution("1", custom("localhost"))
+            .await
+            .unwrap();
+        let err = loopback
+            .create_distribution("1", custom("127.0.0.1"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "InvalidArgument");
     }
 
     #[tokio::test]

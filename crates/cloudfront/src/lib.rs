@@ -65,6 +65,9 @@ pub struct Config {
     pub edge_domain: String,
     /// The most distributions one account may have (`TooManyDistributions`), AWS's default quota.
     pub max_distributions: usize,
+    /// The operator allowed a loopback network for origins (`[edge] origin_allow_networks`), so a custom origin
+    /// may be named `localhost`. Off by default: custom origins must be public names.
+    pub loopback_origins_allowed: bool,
 }
 
 impl Default for Config {
@@ -72,6 +75,7 @@ impl Default for Config {
         Self {
             edge_domain: "cloudfront.localhost".into(),
             max_distributions: 200,
+            loopback_origins_allowed: false,
         }
     }
 }

@@ -89,6 +89,9 @@ pub struct EdgeFileConfig {
     pub access_log: Option<bool>,
     /// Extra CA certificates (PEM) to trust for HTTPS custom origins, besides the system's.
     pub origin_ca_file: Option<PathBuf>,
+    /// Internal networks (CIDR) custom origins may reach, e.g. `["127.0.0.0/8"]` for an origin on this host.
+    /// Default none: only public addresses. The deployment's own listeners stay refused.
+    pub origin_allow_networks: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -226,6 +229,7 @@ pub struct ServeConfig {
     pub edge_cache: edge::CacheConfig,
     pub edge_access_log: bool,
     pub edge_origin_ca_file: Option<PathBuf>,
+    pub edge_origin_allow_networks: Vec<edge::IpNet>,
 }
 
 /// The values given on the command line or in the environment (`None` where not given).
@@ -313,6 +317,10 @@ impl ServeConfig {
             edge_cache,
             edge_access_log: file.edge.access_log.unwrap_or(true),
             edge_origin_ca_file: file.edge.origin_ca_file,
+            edge_origin_allow_networks: edge::parse_networks(
+                &file.edge.origin_allow_networks.unwrap_or_default(),
+            )
+            .context("edge.origin_allow_networks")?,
         })
     }
 }

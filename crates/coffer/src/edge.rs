@@ -153,6 +153,9 @@ pub struct EdgeArgs {
     /// Extra CA certificates (PEM) to trust for HTTPS custom origins, besides the system's.
     #[arg(long)]
     origin_ca: Option<PathBuf>,
+    /// An internal network (CIDR) custom origins may reach, e.g. 127.0.0.0/8; repeatable. Default: none.
+    #[arg(long = "origin-allow-network")]
+    origin_allow_networks: Vec<String>,
 }
 
 /// Parses a listener address or `off`.
@@ -192,13 +195,15 @@ pub fn config(
         public_https_port: None,
         origin_timeout: Duration::from_secs(30),
         origin_ca_file,
+        origin_allow_networks: Vec::new(),
+        own_listeners: Vec::new(),
     }
 }
 
 pub fn run(args: EdgeArgs) -> anyhow::Result<ExitCode> {
     let credentials = crate::bench::read_credentials(&args.credentials, "edge")
         .or_else(|_| crate::bench::read_credentials(&args.credentials, "default"))?;
-    let config = config(
+    let mut config = config(
         &args.api,
         credentials,
         &args.region,
@@ -214,6 +219,9 @@ pub fn run(args: EdgeArgs) -> anyhow::Result<ExitCode> {
         args.access_log,
         args.origin_ca.clone(),
     );
+    config.origin_allow_networks =
+        edge::parse_networks(&args.origin_allow_networks).context("--origin-allow-network")?;
+    config.own_listeners.extend(args.metrics);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("coffer-edge")

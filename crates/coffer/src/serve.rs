@@ -81,6 +81,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         opened.root.clone(),
         cloudfront::Config {
             edge_domain: config.edge_domain.clone(),
+            loopback_origins_allowed: edge::allows_loopback(&config.edge_origin_allow_networks),
             ..cloudfront::Config::default()
         },
     );
@@ -145,7 +146,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     // The edge talks to this endpoint over HTTP like any other edge node: its feed and its origin fetches are
     // signed requests, authorized and audited here.
     let running_edge = if config.edge_http.is_some() || config.edge_https.is_some() {
-        let edge_config = crate::edge::config(
+        let mut edge_config = crate::edge::config(
             &endpoint,
             edge_credentials,
             &config.region,
@@ -157,6 +158,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             config.edge_access_log,
             config.edge_origin_ca_file.clone(),
         );
+        edge_config.origin_allow_networks = config.edge_origin_allow_networks.clone();
         let running = edge::start(edge_config).await?;
         crate::edge::write_endpoints(&layout.edge_dir(), &running)?;
         let _ = edge_metrics.set(running.metrics.clone());

@@ -11,6 +11,7 @@
 
 mod cache;
 mod cached;
+pub mod egress;
 mod forward;
 mod log;
 mod metrics;
@@ -33,6 +34,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 
 pub use cache::CacheConfig;
+pub use ipnet::IpNet;
 pub use metrics::Metrics;
 pub use origin::DISTRIBUTION_HEADER;
 
@@ -62,6 +64,34 @@ pub struct EdgeConfig {
     pub origin_timeout: Duration,
     /// Extra CA certificates (PEM) trusted for HTTPS origins, besides the system's.
     pub origin_ca_file: Option<PathBuf>,
+    /// Networks custom origins may reach although they are internal (loopback, private…): `[edge]
+    /// origin_allow_networks`. Empty: only global unicast addresses.
+    pub origin_allow_networks: Vec<ipnet::IpNet>,
+    /// The deployment's listeners besides the edge's own and the API endpoint (which the edge knows), e.g. a
+    /// metrics listener: never reachable as origins.
+    pub own_listeners: Vec<SocketAddr>,
+}
+
+/// Reads `[edge] origin_allow_networks` entries: CIDR ranges (`127.0.0.0/8`, `fd00::/8`) or single addresses.
+pub fn parse_networks(entries: &[String]) -> anyhow::Result<Vec<IpNet>> {
+    entries
+        .iter()
+        .map(|e| {
+            e.parse::<IpNet>()
+                .or_else(|_| e.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map_err(|_| {
+                    anyhow::anyhow!("{e:?} is not a network like 127.0.0.0/8 or an address")
+                })
+        })
+        .collect()
+}
+
+/// Whether `networks` allow a loopback address, so that the control plane may accept `localhost` as a custom
+/// origin's name.
+pub fn allows_loopback(networks: &[IpNet]) -> bool {
+    let v4 = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+    let v6 = std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST);
+    networks.iter().any(|n| n.contains(&v4) || n.contains(&v6))
 }
 
 /// A running edge node.
@@ -89,14 +119,7 @@ pub async fn start(config: EdgeConfig) -> anyhow::Result<RunningEdge> {
         .with_context(|| format!("creating {}", config.dir.display()))?;
     let current = Arc::new(state::Current::default());
     let invalidations = Arc::new(state::Invalidations::default());
-    let client = Arc::new(origin::OriginClient::new(
-        &config.api,
-        config.credentials.clone(),
-        &config.region,
-        config.origin_timeout,
-        config.origin_ca_file.as_deref(),
-    )?);
-    let cache = cache::open(&config.dir.join("cache"), &config.cache).await?;
+
     let metrics = Arc::new(Metrics::default());
     let log = if config.access_log {
         log::AccessLog::open(&config.dir.join("access.log"))?
@@ -122,6 +145,24 @@ pub async fn start(config: EdgeConfig) -> anyhow::Result<RunningEdge> {
     };
     let http_addr = http.as_ref().map(TcpListener::local_addr).transpose()?;
     let https_addr = https.as_ref().map(TcpListener::local_addr).transpose()?;
+    // No custom origin may be one of the deployment's own listeners: these, the API endpoint, and whatever the
+    // caller names.
+    let mut own: Vec<SocketAddr> = http_addr.into_iter().chain(https_addr).collect();
+    own.extend(&config.own_listeners);
+    own.extend(api_addresses(&config.api).await?);
+    let egress = Arc::new(egress::EgressPolicy::new(
+        config.origin_allow_networks.clone(),
+        own,
+    ));
+    let client = Arc::new(origin::OriginClient::new(
+        &config.api,
+        config.credentials.clone(),
+        &config.region,
+        config.origin_timeout,
+        config.origin_ca_file.as_deref(),
+        egress,
+    )?);
+    let cache = cache::open(&config.dir.join("cache"), &config.cache).await?;
     let (ready_tx, ready_rx) = tokio::sync::watch::channel(false);
     let node = hex::encode(crypto::random_array::<8>());
     let edge = Arc::new(viewer::Edge {
@@ -167,6 +208,27 @@ pub async fn start(config: EdgeConfig) -> anyhow::Result<RunningEdge> {
         metrics,
         tasks,
     })
+}
+
+/// The socket addresses of the API endpoint URL's authority.
+async fn api_addresses(api: &str) -> anyhow::Result<Vec<SocketAddr>> {
+    let uri: http::Uri = api
+        .trim_end_matches('/')
+        .parse()
+        .with_context(|| format!("the API URL {api}"))?;
+    let host = uri
+        .host()
+        .ok_or_else(|| anyhow::anyhow!("the API URL {api} has no host"))?;
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let port = uri.port_u16().unwrap_or(80);
+    let addrs = tokio::net::lookup_host((host, port))
+        .await
+        .with_context(|| format!("resolving the API endpoint {host}"))?
+        .collect();
+    Ok(addrs)
 }
 
 async fn accept_loop(listener: TcpListener, edge: Arc<viewer::Edge>, tls: Option<tls::Acceptor>) {

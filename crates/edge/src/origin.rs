@@ -25,7 +25,11 @@ use hyper_util::rt::TokioExecutor;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 
+use crate::egress::{system_resolver, EgressPolicy, GuardedConnector};
 use crate::BoxError;
+
+/// How long connecting to a custom origin may take (CloudFront's longest ConnectionTimeout).
+const ORIGIN_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The header naming the distribution an OAC-signed request is made for. It is an `x-amz-*` header, so S3 honours
 /// it only when the signature covers it.
@@ -69,11 +73,16 @@ pub struct Target {
     pub custom_headers: Vec<(HeaderName, HeaderValue)>,
     /// The origin's OriginReadTimeout: how long to wait for its response.
     pub read_timeout: Option<Duration>,
+    /// This deployment's S3 on the API endpoint (the API client), rather than a custom origin (the guarded
+    /// origin client).
+    pub via_api: bool,
 }
 
-/// The edge's HTTP client, its credentials and the API endpoint.
+/// The edge's HTTP clients, its credentials and the API endpoint. The API client reaches only the API endpoint
+/// (the feed and S3 origins); the origin client reaches custom origins, through the [`GuardedConnector`].
 pub struct OriginClient {
-    client: Client<HttpsConnector<HttpConnector>, OutBody>,
+    api: Client<HttpConnector, OutBody>,
+    origins: Client<HttpsConnector<GuardedConnector>, OutBody>,
     api_scheme: String,
     api_authority: String,
     credentials: sigv4::Credentials,
@@ -96,6 +105,7 @@ impl OriginClient {
         region: &str,
         timeout: Duration,
         origin_ca: Option<&Path>,
+        egress: Arc<EgressPolicy>,
     ) -> anyhow::Result<OriginClient> {
         let uri: Uri = api.trim_end_matches('/').parse()?;
         let authority = uri
@@ -108,18 +118,23 @@ impl OriginClient {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_keepalive(Some(Duration::from_secs(60)));
-        connector.enforce_http(false);
+        let api_client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(256)
+            .build(connector);
+        let guarded = GuardedConnector::new(egress, system_resolver(), ORIGIN_CONNECT_TIMEOUT);
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(origin_tls(origin_ca)?)
             .https_or_http()
             .enable_http1()
-            .wrap_connector(connector);
-        let client = Client::builder(TokioExecutor::new())
+            .wrap_connector(guarded);
+        let origins = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(60))
             .pool_max_idle_per_host(256)
             .build(connector);
         Ok(OriginClient {
-            client,
+            api: api_client,
+            origins,
             api_scheme: "http".into(),
             api_authority: authority.to_string(),
             credentials,
@@ -194,6 +209,7 @@ impl OriginClient {
                 },
                 custom_headers,
                 read_timeout,
+                via_api: true,
             });
         }
         let Some(custom) = &origin.custom_origin_config else {
@@ -202,6 +218,15 @@ impl OriginClient {
                 "an S3OriginConfig names a bucket that is not <bucket>.s3[.<region>].amazonaws.com",
             ));
         };
+        // IP literals are refused when the distribution is written; this catches one stored before that.
+        // Loopback names are left to the connector, which checks every address against the operator's allowed
+        // networks.
+        if let Err(e) = cloudfront_model::check_origin_name(&origin.domain_name, true) {
+            return Err(OriginError::Unsupported(
+                origin.domain_name.clone(),
+                e.static_message(),
+            ));
+        }
         let https = match custom.origin_protocol_policy.as_str() {
             "https-only" => true,
             "match-viewer" => viewer_https,
@@ -226,6 +251,7 @@ impl OriginClient {
             signing: Signing::None,
             custom_headers,
             read_timeout,
+            via_api: false,
         })
     }
 
@@ -266,9 +292,14 @@ impl OriginClient {
         }
         let req = Request::from_parts(parts, body);
         let timeout = target.read_timeout.unwrap_or(self.timeout);
-        match tokio::time::timeout(timeout, self.client.request(req)).await {
+        let sent = if target.via_api {
+            self.api.request(req)
+        } else {
+            self.origins.request(req)
+        };
+        match tokio::time::timeout(timeout, sent).await {
             Ok(Ok(resp)) => Ok(resp),
-            Ok(Err(e)) => Err(OriginError::Unreachable(e.to_string())),
+            Ok(Err(e)) => Err(OriginError::Unreachable(error_chain(&e))),
             Err(_) => Err(OriginError::Timeout(timeout)),
         }
     }
@@ -318,7 +349,7 @@ impl OriginClient {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let req = Request::from_parts(parts, Empty::new().map_err(|n| match n {}).boxed());
         let deadline = Duration::from_secs(wait) + Duration::from_secs(10);
-        let resp = tokio::time::timeout(deadline, self.client.request(req))
+        let resp = tokio::time::timeout(deadline, self.api.request(req))
             .await
             .map_err(|_| anyhow::anyhow!("the API did not answer within {deadline:?}"))??;
         let status = resp.status();
@@ -330,6 +361,18 @@ impl OriginClient {
         );
         Ok(serde_json::from_slice(&body)?)
     }
+}
+
+/// An error and its sources, for logs (hyper's own message is only "client error (Connect)").
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
 }
 
 /// TLS for HTTPS origins: the system's trusted roots (as `rustls-native-certs` finds them) plus the certificates in
