@@ -390,3 +390,51 @@ def test_loopback_origins_need_the_operator_to_allow_them(fresh_server):
         assert seen == ["/ok"]
     finally:
         httpd.shutdown()
+
+
+def test_the_viewer_protocol_is_in_the_cache_key_when_it_picks_the_origin_protocol(fresh_server, tmp_path):
+    # With OriginProtocolPolicy match-viewer, a plain-HTTP viewer makes the edge fetch over plain HTTP; that answer
+    # must not be served from the cache to HTTPS viewers, whose requests go to the origin over TLS.
+    import http.server
+    import ssl
+    import threading
+
+    from test_edge import self_signed
+
+    def origin(answer):
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(answer)))
+                self.send_header("Cache-Control", "max-age=300")
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args):
+                pass
+
+        return http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+
+    cert_pem, key_pem = self_signed("localhost")
+    (tmp_path / "origin.crt").write_bytes(cert_pem)
+    (tmp_path / "origin.key").write_bytes(key_pem)
+    plain, tls = origin(b"over plain http"), origin(b"over tls")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(tmp_path / "origin.crt", tmp_path / "origin.key")
+    tls.socket = ctx.wrap_socket(tls.socket, server_side=True)
+    for s in (plain, tls):
+        threading.Thread(target=s.serve_forever, daemon=True).start()
+    try:
+        server = fresh_server(config_text=LOOPBACK_ALLOWED + f'origin_ca_file = "{tmp_path / "origin.crt"}"\n')
+        host = serving(server, custom_distribution(
+            server, "localhost", http_port=plain.server_address[1], https_port=tls.server_address[1],
+            protocol="match-viewer", cache_policy=CACHING_OPTIMIZED,
+        ))
+        first = viewer(server.edge, host, "/page", https=False)
+        assert first.status == 200 and first.body == b"over plain http", first
+        secure = viewer(server.edge, host, "/page")
+        assert secure.status == 200 and secure.body == b"over tls", secure
+        assert viewer(server.edge, host, "/page").headers["x-cache"] == "Hit from cloudfront"
+    finally:
+        plain.shutdown()
+        tls.shutdown()

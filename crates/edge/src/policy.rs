@@ -52,13 +52,16 @@ fn selected(behavior: &KeyBehavior, name: &str) -> bool {
 
 /// The cache key of a request for `path` of distribution `dist` with query parameters `params`. The path is the
 /// normalized one, so every spelling of an object shares its entry (and its invalidations); query parameters are
-/// selected by their decoded names and kept as received.
+/// selected by their decoded names and kept as received. `origin_scheme` is the scheme the origin will be asked
+/// with when the viewer's own protocol chooses it (OriginProtocolPolicy `match-viewer`): an answer fetched over
+/// plain HTTP is then never served to HTTPS viewers.
 pub fn cache_key(
     dist: &str,
     path: &NormalizedPath,
     params: &[Param<'_>],
     headers: &HeaderMap,
     policy: &CachePolicyConfig,
+    origin_scheme: Option<&str>,
 ) -> CacheKey {
     let p = &policy.parameters;
     let mut selected_raw: Vec<&str> = params
@@ -103,6 +106,10 @@ pub fn cache_key(
 
     let mut key = String::with_capacity(dist.len() + path.as_str().len() + 8);
     key.push_str(dist);
+    if let Some(scheme) = origin_scheme {
+        key.push('\u{2}');
+        key.push_str(scheme);
+    }
     key.push('\u{1}');
     key.push_str(path.as_str());
     key.push('\u{1}');
@@ -334,7 +341,7 @@ mod tests {
             ("x-other", "x"),
         ]);
         let q = |s: &'static str| crate::query::parse(s).unwrap();
-        let none = cache_key("E1", &a, &q("z=1&y=2"), &h, &p);
+        let none = cache_key("E1", &a, &q("z=1&y=2"), &h, &p, None);
         assert_eq!(none.query, None);
         assert!(none.headers.is_empty());
         p.parameters.query_strings = KeyBehavior {
@@ -349,7 +356,7 @@ mod tests {
             behavior: "whitelist".into(),
             items: vec!["a".into(), "b".into()],
         };
-        let k = cache_key("E1", &a, &q("z=1&y=2"), &h, &p);
+        let k = cache_key("E1", &a, &q("z=1&y=2"), &h, &p, None);
         assert_eq!(k.query.as_deref(), Some("y=2&z=1"));
         assert_eq!(
             k.headers,
@@ -359,11 +366,18 @@ mod tests {
             ]
         );
         // Order of query parameters does not split the cache.
-        assert_eq!(cache_key("E1", &a, &q("y=2&z=1"), &h, &p).key, k.key);
-        assert_ne!(cache_key("E2", &a, &q("y=2&z=1"), &h, &p).key, k.key);
+        assert_eq!(cache_key("E1", &a, &q("y=2&z=1"), &h, &p, None).key, k.key);
+        assert_ne!(cache_key("E2", &a, &q("y=2&z=1"), &h, &p, None).key, k.key);
+        // The origin's scheme splits the key when the viewer's protocol picks it.
+        let https = cache_key("E1", &a, &q("y=2&z=1"), &h, &p, Some("https"));
+        assert_ne!(https.key, k.key);
+        assert_ne!(
+            cache_key("E1", &a, &q("y=2&z=1"), &h, &p, Some("http")).key,
+            https.key
+        );
         // Spellings of one object share a key.
         assert_eq!(
-            cache_key("E1", &path("/%61"), &q("y=2&z=1"), &h, &p).key,
+            cache_key("E1", &path("/%61"), &q("y=2&z=1"), &h, &p, None).key,
             k.key
         );
     }
@@ -376,10 +390,10 @@ mod tests {
             items: vec!["versionId".into()],
         };
         let params = crate::query::parse("%76ersionId=old&versionId=old&v=1").unwrap();
-        let k = cache_key("E1", &path("/a"), &params, &HeaderMap::new(), &p);
+        let k = cache_key("E1", &path("/a"), &params, &HeaderMap::new(), &p, None);
         assert_eq!(k.query.as_deref(), Some("v=1"));
         p.parameters.query_strings.behavior = "whitelist".into();
-        let k = cache_key("E1", &path("/a"), &params, &HeaderMap::new(), &p);
+        let k = cache_key("E1", &path("/a"), &params, &HeaderMap::new(), &p, None);
         assert_eq!(k.query.as_deref(), Some("%76ersionId=old&versionId=old"));
     }
 

@@ -379,7 +379,16 @@ impl Edge {
 
         let cached_method = method == Method::GET || method == Method::HEAD;
         if cached_method && policy::caches(policy) {
-            let key = policy::cache_key(&d.id, &path, &params, req.headers(), policy);
+            // The origin request depends on the viewer's protocol only under match-viewer (custom origins).
+            let origin_scheme = origin
+                .custom_origin_config
+                .as_ref()
+                .filter(|c| {
+                    c.origin_protocol_policy == "match-viewer" && origin.s3_bucket().is_none()
+                })
+                .map(|_| if viewer_https { "https" } else { "http" });
+            let key =
+                policy::cache_key(&d.id, &path, &params, req.headers(), policy, origin_scheme);
             if !self.known_uncacheable(&key.key) {
                 // Where a fill would go is worked out only on a miss.
                 let target = || {
