@@ -438,3 +438,100 @@ def test_the_viewer_protocol_is_in_the_cache_key_when_it_picks_the_origin_protoc
     finally:
         plain.shutdown()
         tls.shutdown()
+
+
+def closed_by_peer(sock, limit=15.0):
+    """Reads until the edge closes the connection; returns the bytes it sent, or None if it stayed open for
+    `limit` seconds (a generous bound far above the configured timeouts: the test polls for the close)."""
+    import socket
+
+    sock.settimeout(limit)
+    got = b""
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return got
+            got += chunk
+    except (ConnectionResetError, BrokenPipeError):
+        return got
+    except socket.timeout:
+        return None
+
+
+def edge_ready(server):
+    """Waits until the edge has its first state (before that it answers 503)."""
+    wait_until(lambda: viewer(server.edge, "unknown.cloudfront.localhost", "/", https=False).status == 403,
+               what="the edge to load its state")
+
+
+SHORT_TIMEOUTS = "[edge]\nheader_read_timeout_secs = 1\ntls_handshake_timeout_secs = 1\nidle_timeout_secs = 2\n"
+
+
+def test_slow_clients_are_disconnected(fresh_server):
+    import socket
+
+    server = fresh_server(config_text=SHORT_TIMEOUTS)
+    edge_ready(server)
+    host, port = server.edge["http"]
+    # Half a request line, never finished: dropped after the header read timeout.
+    slow = socket.create_connection((host, port))
+    slow.sendall(b"GET /slowloris HTTP/1.1\r\nHost: a")
+    assert closed_by_peer(slow) is not None, "a half-sent request kept its connection"
+    # Nothing at all: the same.
+    silent = socket.create_connection((host, port))
+    assert closed_by_peer(silent) is not None, "a silent connection was kept"
+    # A TLS client that never sends its ClientHello: dropped after the handshake timeout.
+    tls_host, tls_port = server.edge["https"]
+    hello_less = socket.create_connection((tls_host, tls_port))
+    assert closed_by_peer(hello_less) is not None, "a TLS connection without a ClientHello was kept"
+    # A finished request, then silence: the keep-alive connection is closed after the idle timeout.
+    idle = socket.create_connection((host, port))
+    idle.sendall(b"GET /x HTTP/1.1\r\nHost: unknown.cloudfront.localhost\r\n\r\n")
+    answer = closed_by_peer(idle)
+    assert answer is not None and answer.startswith(b"HTTP/1.1 403"), answer
+
+
+def test_connections_beyond_the_cap_are_refused_while_existing_ones_keep_working(fresh_server):
+    import socket
+
+    server = fresh_server(config_text="[edge]\nmax_connections = 3\nidle_timeout_secs = 60\n")
+    edge_ready(server)
+    host, port = server.edge["http"]
+    request = b"GET /x HTTP/1.1\r\nHost: unknown.cloudfront.localhost\r\n\r\n"
+
+    def exchange(sock):
+        """The edge's answer to one request on `sock`, or None when it closes the connection instead."""
+        sock.sendall(request)
+        sock.settimeout(10)
+        got = b""
+        try:
+            while b"</HTML>" not in got:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    return None
+                got += chunk
+        except ConnectionResetError:
+            return None
+        return got
+
+    def answered():
+        """A new connection that got an answer (earlier test connections may still hold slots briefly)."""
+        sock = socket.create_connection((host, port))
+        if exchange(sock) is None:
+            sock.close()
+            return None
+        return sock
+
+    held = [wait_until(answered, what="a connection slot") for _ in range(3)]
+    extra = socket.create_connection((host, port))
+    assert exchange(extra) is None, "a connection beyond the cap was served"
+    # The held connections keep working.
+    for s in held:
+        answer = exchange(s)
+        assert answer is not None and answer.startswith(b"HTTP/1.1 403"), answer
+    # Closing one makes room again.
+    held.pop().close()
+    wait_until(answered, what="the freed connection slot").close()
+    for s in held:
+        s.close()

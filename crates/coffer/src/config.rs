@@ -92,6 +92,14 @@ pub struct EdgeFileConfig {
     /// Internal networks (CIDR) custom origins may reach, e.g. `["127.0.0.0/8"]` for an origin on this host.
     /// Default none: only public addresses. The deployment's own listeners stay refused.
     pub origin_allow_networks: Option<Vec<String>>,
+    /// Seconds a viewer has to send a request's headers (default 10).
+    pub header_read_timeout_secs: Option<u64>,
+    /// Seconds a viewer has to complete the TLS handshake (default 10).
+    pub tls_handshake_timeout_secs: Option<u64>,
+    /// Seconds an idle keep-alive connection (or an unread response) is kept (default 60).
+    pub idle_timeout_secs: Option<u64>,
+    /// Open viewer connections over both listeners; more are closed at once (default 4096).
+    pub max_connections: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -230,6 +238,7 @@ pub struct ServeConfig {
     pub edge_access_log: bool,
     pub edge_origin_ca_file: Option<PathBuf>,
     pub edge_origin_allow_networks: Vec<edge::IpNet>,
+    pub edge_limits: edge::ListenerLimits,
 }
 
 /// The values given on the command line or in the environment (`None` where not given).
@@ -245,6 +254,7 @@ pub struct Overrides {
 
 impl ServeConfig {
     pub fn resolve(file: FileConfig, over: Overrides) -> anyhow::Result<Self> {
+        let edge_limits = edge_limits(&file.edge)?;
         let data_dir = over
             .data_dir
             .or(file.data_dir)
@@ -321,6 +331,7 @@ impl ServeConfig {
                 &file.edge.origin_allow_networks.unwrap_or_default(),
             )
             .context("edge.origin_allow_networks")?,
+            edge_limits,
         })
     }
 }
@@ -346,6 +357,40 @@ fn api_limits(file: &ApiFileConfig) -> anyhow::Result<api::server::Limits> {
         None => {}
         Some(0) => bail!("api.max_connections must be at least 1"),
         Some(n) => limits.max_connections = n,
+    }
+    Ok(limits)
+}
+
+/// `[edge]`'s listener limits over the defaults; zero is refused (it would disable the edge).
+fn edge_limits(e: &EdgeFileConfig) -> anyhow::Result<edge::ListenerLimits> {
+    let mut limits = edge::ListenerLimits::default();
+    let secs = |v: Option<u64>, name: &str, into: &mut Duration| -> anyhow::Result<()> {
+        match v {
+            Some(0) => bail!("edge.{name} must be at least 1"),
+            Some(n) => *into = Duration::from_secs(n),
+            None => {}
+        }
+        Ok(())
+    };
+    secs(
+        e.header_read_timeout_secs,
+        "header_read_timeout_secs",
+        &mut limits.header_read_timeout,
+    )?;
+    secs(
+        e.tls_handshake_timeout_secs,
+        "tls_handshake_timeout_secs",
+        &mut limits.tls_handshake_timeout,
+    )?;
+    secs(
+        e.idle_timeout_secs,
+        "idle_timeout_secs",
+        &mut limits.idle_timeout,
+    )?;
+    match e.max_connections {
+        Some(0) => bail!("edge.max_connections must be at least 1"),
+        Some(n) => limits.max_connections = n,
+        None => {}
     }
     Ok(limits)
 }
@@ -467,6 +512,30 @@ mod tests {
             assert!(
                 ServeConfig::resolve(file, Overrides::default()).is_err(),
                 "{zero}"
+            );
+        }
+    }
+
+    #[test]
+    fn edge_security_keys() {
+        let file: FileConfig = toml::from_str(
+            "[edge]\norigin_allow_networks = [\"127.0.0.0/8\", \"::1\"]\nheader_read_timeout_secs = 3\nmax_connections = 7\n",
+        )
+        .unwrap();
+        let c = ServeConfig::resolve(file, Overrides::default()).unwrap();
+        assert_eq!(c.edge_origin_allow_networks.len(), 2);
+        assert_eq!(c.edge_limits.header_read_timeout, Duration::from_secs(3));
+        assert_eq!(c.edge_limits.idle_timeout, Duration::from_secs(60));
+        assert_eq!(c.edge_limits.max_connections, 7);
+        for bad in [
+            "[edge]\norigin_allow_networks = [\"nope\"]",
+            "[edge]\nidle_timeout_secs = 0",
+            "[edge]\nmax_connections = 0",
+        ] {
+            let file: FileConfig = toml::from_str(bad).unwrap();
+            assert!(
+                ServeConfig::resolve(file, Overrides::default()).is_err(),
+                "{bad}"
             );
         }
     }

@@ -156,6 +156,18 @@ pub struct EdgeArgs {
     /// An internal network (CIDR) custom origins may reach, e.g. 127.0.0.0/8; repeatable. Default: none.
     #[arg(long = "origin-allow-network")]
     origin_allow_networks: Vec<String>,
+    /// Seconds a viewer has to send a request's headers.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    header_read_timeout_secs: u64,
+    /// Seconds a viewer has to complete the TLS handshake.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    tls_handshake_timeout_secs: u64,
+    /// Seconds an idle keep-alive connection (or an unread response) is kept.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout_secs: u64,
+    /// Open viewer connections over both listeners; more are closed at once.
+    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: u64,
 }
 
 /// Parses a listener address or `off`.
@@ -197,6 +209,7 @@ pub fn config(
         origin_ca_file,
         origin_allow_networks: Vec::new(),
         own_listeners: Vec::new(),
+        limits: edge::ListenerLimits::default(),
     }
 }
 
@@ -222,6 +235,12 @@ pub fn run(args: EdgeArgs) -> anyhow::Result<ExitCode> {
     config.origin_allow_networks =
         edge::parse_networks(&args.origin_allow_networks).context("--origin-allow-network")?;
     config.own_listeners.extend(args.metrics);
+    config.limits = edge::ListenerLimits {
+        header_read_timeout: Duration::from_secs(args.header_read_timeout_secs),
+        tls_handshake_timeout: Duration::from_secs(args.tls_handshake_timeout_secs),
+        idle_timeout: Duration::from_secs(args.idle_timeout_secs),
+        max_connections: args.max_connections as usize,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("coffer-edge")

@@ -159,6 +159,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             config.edge_origin_ca_file.clone(),
         );
         edge_config.origin_allow_networks = config.edge_origin_allow_networks.clone();
+        edge_config.limits = config.edge_limits.clone();
         let running = edge::start(edge_config).await?;
         crate::edge::write_endpoints(&layout.edge_dir(), &running)?;
         let _ = edge_metrics.set(running.metrics.clone());

@@ -11,6 +11,7 @@
 
 mod cache;
 mod cached;
+mod conn;
 pub mod egress;
 mod forward;
 mod log;
@@ -34,6 +35,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 
 pub use cache::CacheConfig;
+pub use conn::ListenerLimits;
 pub use ipnet::IpNet;
 pub use metrics::Metrics;
 pub use origin::DISTRIBUTION_HEADER;
@@ -70,6 +72,8 @@ pub struct EdgeConfig {
     /// The deployment's listeners besides the edge's own and the API endpoint (which the edge knows), e.g. a
     /// metrics listener: never reachable as origins.
     pub own_listeners: Vec<SocketAddr>,
+    /// Timeouts and the connection cap of the viewer listeners.
+    pub limits: ListenerLimits,
 }
 
 /// Reads `[edge] origin_allow_networks` entries: CIDR ranges (`127.0.0.0/8`, `fd00::/8`) or single addresses.
@@ -187,19 +191,22 @@ pub async fn start(config: EdgeConfig) -> anyhow::Result<RunningEdge> {
         invalidations,
         ready_tx,
     ))];
+    let slots = Arc::new(tokio::sync::Semaphore::new(
+        config.limits.max_connections.max(1),
+    ));
     if let Some(listener) = http {
-        let edge = edge.clone();
+        let (edge, limits, slots) = (edge.clone(), config.limits.clone(), slots.clone());
         tasks.push(tokio::spawn(async move {
-            accept_loop(listener, edge, None).await;
+            accept_loop(listener, edge, None, limits, slots).await;
         }));
     }
     if let Some(listener) = https {
         let default =
             tls::default_certificate(&config.dir.join("tls"), &config.default_certificate_names)?;
         let acceptor = tls::Acceptor::new(current, default)?;
-        let edge = edge.clone();
+        let (edge, limits) = (edge.clone(), config.limits.clone());
         tasks.push(tokio::spawn(async move {
-            accept_loop(listener, edge, Some(acceptor)).await;
+            accept_loop(listener, edge, Some(acceptor), limits, slots).await;
         }));
     }
     Ok(RunningEdge {
@@ -231,7 +238,13 @@ async fn api_addresses(api: &str) -> anyhow::Result<Vec<SocketAddr>> {
     Ok(addrs)
 }
 
-async fn accept_loop(listener: TcpListener, edge: Arc<viewer::Edge>, tls: Option<tls::Acceptor>) {
+async fn accept_loop(
+    listener: TcpListener,
+    edge: Arc<viewer::Edge>,
+    tls: Option<tls::Acceptor>,
+    limits: ListenerLimits,
+    slots: Arc<tokio::sync::Semaphore>,
+) {
     loop {
         let (tcp, peer) = match listener.accept().await {
             Ok(c) => c,
@@ -242,26 +255,35 @@ async fn accept_loop(listener: TcpListener, edge: Arc<viewer::Edge>, tls: Option
                 continue;
             }
         };
+        // Beyond the cap the connection is closed at once; the ones already open are not affected.
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            edge.metrics.connection_refused();
+            drop(tcp);
+            continue;
+        };
         let _ = tcp.set_nodelay(true);
         let edge = edge.clone();
         let tls = tls.clone();
+        let limits = limits.clone();
         tokio::spawn(async move {
-            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            let _slot = slot;
             match tls {
                 None => {
                     let conn = viewer::Conn { peer, tls: None };
-                    let service = hyper::service::service_fn(move |req| {
-                        let edge = edge.clone();
-                        let conn = conn.clone();
-                        async move { Ok::<_, std::convert::Infallible>(edge.serve(req, &conn).await) }
-                    });
-                    let _ = builder.serve_connection(TokioIo::new(tcp), service).await;
+                    serve_connection(tcp, conn, edge, limits).await;
                 }
                 Some(acceptor) => {
-                    let stream = match acceptor.accept(tcp).await {
-                        Ok(s) => s,
-                        Err(e) => {
+                    let handshake =
+                        tokio::time::timeout(limits.tls_handshake_timeout, acceptor.accept(tcp));
+                    let stream = match handshake.await {
+                        Ok(Ok(s)) => s,
+                        Ok(Err(e)) => {
                             tracing::debug!("TLS handshake with {peer} failed: {e}");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!("TLS handshake with {peer} timed out");
+                            edge.metrics.connection_timed_out();
                             return;
                         }
                     };
@@ -269,16 +291,60 @@ async fn accept_loop(listener: TcpListener, edge: Arc<viewer::Edge>, tls: Option
                         peer,
                         tls: Some(tls::describe(stream.get_ref().1)),
                     };
-                    let service = hyper::service::service_fn(move |req| {
-                        let edge = edge.clone();
-                        let conn = conn.clone();
-                        async move { Ok::<_, std::convert::Infallible>(edge.serve(req, &conn).await) }
-                    });
-                    let _ = builder
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
+                    serve_connection(stream, conn, edge, limits).await;
                 }
             }
         });
     }
 }
+
+/// Serves HTTP/1.1 or HTTP/2 on one accepted (and, for HTTPS, handshaken) connection until it ends, or until its
+/// watchdog closes it (see [`conn`]).
+async fn serve_connection<I>(
+    io: I,
+    conn: viewer::Conn,
+    edge: Arc<viewer::Edge>,
+    limits: ListenerLimits,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let activity = conn::Activity::new();
+    let io = TokioIo::new(conn::Watched::new(io, activity.clone()));
+    let service = {
+        let (edge, activity) = (edge.clone(), activity.clone());
+        hyper::service::service_fn(move |req| {
+            let in_flight = activity.begin();
+            let edge = edge.clone();
+            let conn = conn.clone();
+            async move {
+                let resp = edge.serve(req, &conn).await;
+                Ok::<_, std::convert::Infallible>(resp.map(|b| conn::Guarded::new(b, in_flight)))
+            }
+        })
+    };
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .max_buf_size(MAX_REQUEST_HEAD_BUFFER)
+        .max_headers(MAX_REQUEST_HEADERS);
+    builder
+        .http2()
+        .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
+        .max_header_list_size(MAX_REQUEST_HEAD_BUFFER as u32);
+    let served = builder.serve_connection(io, service);
+    let closed = tokio::select! {
+        _ = served => false,
+        () = conn::watchdog(activity, limits) => true,
+    };
+    if closed {
+        edge.metrics.connection_timed_out();
+    }
+}
+
+/// The most a request head may take in hyper's buffer (the edge refuses heads over CloudFront's 20,480 bytes
+/// itself, with CloudFront's error).
+const MAX_REQUEST_HEAD_BUFFER: usize = 64 * 1024;
+/// The most header fields one request may have.
+const MAX_REQUEST_HEADERS: usize = 100;
+/// The most HTTP/2 streams open at once on one connection.
+const MAX_CONCURRENT_STREAMS: u32 = 128;

@@ -27,6 +27,8 @@ pub struct Metrics {
     origin_buckets: [AtomicU64; 10],
     origin_count: AtomicU64,
     origin_micros: AtomicU64,
+    connections_refused: AtomicU64,
+    connections_timed_out: AtomicU64,
 }
 
 impl Metrics {
@@ -53,6 +55,16 @@ impl Metrics {
         self.origin_count.fetch_add(1, Ordering::Relaxed);
         self.origin_micros
             .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// A viewer connection closed at once because the listeners were at their connection cap.
+    pub fn connection_refused(&self) {
+        self.connections_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A viewer connection closed by a timeout (handshake, header read, idle, blocked write).
+    pub fn connection_timed_out(&self) {
+        self.connections_timed_out.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn origin_requests(&self) -> u64 {
@@ -130,6 +142,20 @@ impl Metrics {
             get(&self.origin_micros) as f64 / 1e6
         );
         let _ = writeln!(out, "coffer_edge_origin_latency_seconds_count {count}");
+        out.push_str("# HELP coffer_edge_connections_refused_total Viewer connections closed at the connection cap.\n");
+        out.push_str("# TYPE coffer_edge_connections_refused_total counter\n");
+        let _ = writeln!(
+            out,
+            "coffer_edge_connections_refused_total {}",
+            get(&self.connections_refused)
+        );
+        out.push_str("# HELP coffer_edge_connections_timed_out_total Viewer connections closed by a handshake, header, idle or write timeout.\n");
+        out.push_str("# TYPE coffer_edge_connections_timed_out_total counter\n");
+        let _ = writeln!(
+            out,
+            "coffer_edge_connections_timed_out_total {}",
+            get(&self.connections_timed_out)
+        );
         out
     }
 }
