@@ -535,3 +535,155 @@ def test_connections_beyond_the_cap_are_refused_while_existing_ones_keep_working
     wait_until(answered, what="the freed connection slot").close()
     for s in held:
         s.close()
+
+
+def make_ca(name="coffer test CA"):
+    """A CA key and certificate (PEM) an operator would name in [edge] alias_ca_file."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                     content_commitment=False, key_encipherment=False, data_encipherment=False,
+                                     key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return key, cert, cert.public_bytes(serialization.Encoding.PEM)
+
+
+def issue(ca, names, not_before=None, not_after=None):
+    """A leaf certificate for `names` from `ca` (or self-signed when `ca` is None): (cert PEM, key PEM)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
+    issuer_key, issuer_name = (key, subject) if ca is None else (ca[0], ca[1].subject)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before or now - datetime.timedelta(days=1))
+        .not_valid_after(not_after or now + datetime.timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(issuer_key, hashes.SHA256())
+    )
+    return (
+        cert.public_bytes(serialization.Encoding.PEM),
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+    )
+
+
+def alias_distribution(server, aliases, cert_arn):
+    """CreateDistribution for a private bucket with `aliases` and the ACM certificate `cert_arn`."""
+    bucket = unique("alias-")
+    private_kms_bucket(server, bucket)
+    oac = create_oac(server, unique("oac"))
+    return server.client("cloudfront").create_distribution(DistributionConfig={
+        "CallerReference": unique("ref"),
+        "Comment": "aliases",
+        "Enabled": True,
+        "Aliases": {"Quantity": len(aliases), "Items": aliases},
+        "ViewerCertificate": {"ACMCertificateArn": cert_arn, "SSLSupportMethod": "sni-only",
+                              "MinimumProtocolVersion": "TLSv1.2_2021"},
+        "Origins": {"Quantity": 1, "Items": [s3_origin(bucket, oac)]},
+        "DefaultCacheBehavior": behavior("s3origin"),
+    })["Distribution"]
+
+
+def refused_code(call):
+    import botocore.exceptions
+
+    try:
+        call()
+    except botocore.exceptions.ClientError as e:
+        return e.response["Error"]["Code"]
+    return None
+
+
+def test_an_alias_needs_a_trusted_valid_certificate_that_covers_it(fresh_server, tmp_path):
+    ca = make_ca()
+    (tmp_path / "ca.pem").write_bytes(ca[2])
+    server = fresh_server(config_text=f'[edge]\nalias_ca_file = "{tmp_path / "ca.pem"}"\n')
+    acm = server.client("acm")
+
+    def imported(cert_key):
+        return acm.import_certificate(Certificate=cert_key[0], PrivateKey=cert_key[1])["CertificateArn"]
+
+    zone = f"{unique('z')}.example.test"
+    # The review's hijack: a self-signed certificate, not even for the name.
+    self_signed = imported(issue(None, [f"other.{zone}"]))
+    assert refused_code(lambda: alias_distribution(server, [f"www.{zone}"], self_signed)) == "InvalidViewerCertificate"
+    # Self-signed for the name: still not trusted.
+    own_ca = imported(issue(None, [f"www.{zone}"]))
+    assert refused_code(lambda: alias_distribution(server, [f"www.{zone}"], own_ca)) == "InvalidViewerCertificate"
+    # Trusted, but for another name.
+    elsewhere = imported(issue(ca, [f"api.{zone}"]))
+    assert refused_code(lambda: alias_distribution(server, [f"www.{zone}"], elsewhere)) == "InvalidViewerCertificate"
+    # Trusted and covering, but expired or not yet valid.
+    now = datetime.datetime.now(datetime.timezone.utc)
+    expired = imported(issue(ca, [f"www.{zone}"], now - datetime.timedelta(days=30), now - datetime.timedelta(days=1)))
+    assert refused_code(lambda: alias_distribution(server, [f"www.{zone}"], expired)) == "InvalidViewerCertificate"
+    future = imported(issue(ca, [f"www.{zone}"], now + datetime.timedelta(days=1), now + datetime.timedelta(days=30)))
+    assert refused_code(lambda: alias_distribution(server, [f"www.{zone}"], future)) == "InvalidViewerCertificate"
+    # A wildcard certificate covers one label, as in TLS; a wildcard alias needs the wildcard name itself.
+    wildcard = imported(issue(ca, [f"*.{zone}"]))
+    assert refused_code(lambda: alias_distribution(server, [f"a.b.{zone}"], wildcard)) == "InvalidViewerCertificate"
+    www_only = imported(issue(ca, [f"www.{zone}"]))
+    assert refused_code(lambda: alias_distribution(server, [f"*.{zone}"], www_only)) == "InvalidViewerCertificate"
+    ok = alias_distribution(server, [f"www.{zone}", f"*.{zone}"], wildcard)
+    # A name another distribution holds is CNAMEAlreadyExists.
+    assert refused_code(lambda: alias_distribution(server, [f"www.{zone}"], www_only)) == "CNAMEAlreadyExists"
+    # Re-importing the certificate with one that no longer covers the distribution's aliases is refused.
+    replacement = issue(ca, [f"api.{zone}"])
+    assert refused_code(lambda: acm.import_certificate(
+        CertificateArn=wildcard, Certificate=replacement[0], PrivateKey=replacement[1])) is not None
+    assert ok["Id"]
+
+
+def test_a_distributions_own_domain_keeps_the_default_certificate(fresh_server, tmp_path):
+    import socket
+    import ssl
+
+    ca = make_ca()
+    (tmp_path / "ca.pem").write_bytes(ca[2])
+    server = fresh_server(config_text=f'[edge]\nalias_ca_file = "{tmp_path / "ca.pem"}"\n')
+    alias = f"{unique('cdn')}.example.test"
+    cert_pem, key_pem = issue(ca, [alias])
+    arn = server.client("acm").import_certificate(Certificate=cert_pem, PrivateKey=key_pem)["CertificateArn"]
+    d = deployed(server, alias_distribution(server, [alias], arn))
+
+    def presented(sni):
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        host, port = server.edge["https"]
+        with socket.create_connection((host, port), timeout=10) as raw:
+            with ctx.wrap_socket(raw, server_hostname=sni) as tls:
+                return tls.getpeercert(binary_form=True)
+
+    from cryptography import x509
+
+    alias_der = x509.load_pem_x509_certificate(cert_pem).public_bytes(
+        __import__("cryptography.hazmat.primitives.serialization", fromlist=["Encoding"]).Encoding.DER)
+    wait_until(lambda: presented(alias) == alias_der, what="the alias to get its certificate")
+    assert presented(d["DomainName"]) != alias_der, "the distribution's own name got the alias certificate"

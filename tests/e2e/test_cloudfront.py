@@ -57,6 +57,22 @@ def make_cert(tmp_path, name):
     return cert, key
 
 
+def make_ca_signed_cert(tmp_path, name):
+    """A CA (as an operator would name in `[edge] alias_ca_file`) and a certificate for `name` it signed, with the
+    openssl CLI: (CA certificate, certificate, key)."""
+    ca_key, ca = tmp_path / "ca.key", tmp_path / "ca.pem"
+    key, csr, cert = tmp_path / f"{name}.key", tmp_path / f"{name}.csr", tmp_path / f"{name}.pem"
+    ext = tmp_path / f"{name}.ext"
+    ext.write_text(f"subjectAltName=DNS:{name}\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n")
+    run = lambda *args: subprocess.run(list(args), check=True, capture_output=True)  # noqa: E731
+    run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(ca_key), "-out", str(ca),
+        "-days", "30", "-subj", "/CN=coffer test CA")
+    run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(csr), "-subj", f"/CN={name}")
+    run("openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key), "-CAcreateserial",
+        "-out", str(cert), "-days", "30", "-extfile", str(ext))
+    return ca, cert, key
+
+
 def test_tutorial_000_control_plane_with_the_cli(server, tmp_path):
     rc, oac, _ = server.aws(
         "cloudfront", "create-origin-access-control", "--origin-access-control-config",
@@ -163,9 +179,11 @@ def test_cache_policies_keys_and_groups_with_boto3(server, tmp_path):
     cf.delete_public_key(Id=kid, IfMatch=pk["ETag"])
 
 
-def test_acm_import_and_viewer_certificate(server, tmp_path):
+def test_acm_import_and_viewer_certificate(fresh_server, tmp_path):
     name = f"{unique('site')}.example.com"
-    cert, key = make_cert(tmp_path, name)
+    # An alias needs a certificate from a trusted CA: this one is trusted through `[edge] alias_ca_file`.
+    ca, cert, key = make_ca_signed_cert(tmp_path, name)
+    server = fresh_server(config_text=f'[edge]\nalias_ca_file = "{ca}"\n')
     _, imported, _ = server.aws("acm", "import-certificate", "--certificate", f"fileb://{cert}",
                                 "--private-key", f"fileb://{key}")
     arn = imported["CertificateArn"]

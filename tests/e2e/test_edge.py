@@ -544,11 +544,14 @@ def self_signed(name):
     )
 
 
-def test_aliases_get_their_imported_certificate_by_sni_and_minimum_tls_version(server):
+def test_aliases_get_their_imported_certificate_by_sni_and_minimum_tls_version(fresh_server, tmp_path):
     import ssl
 
     alias = f"{unique('cdn')}.example.test"
     cert_pem, key_pem = self_signed(alias)
+    # An alias needs a certificate that chains to a trusted root: the operator trusts this one as its own CA.
+    (tmp_path / "alias-ca.pem").write_bytes(cert_pem)
+    server = fresh_server(config_text=f'[edge]\nalias_ca_file = "{tmp_path / "alias-ca.pem"}"\n')
     arn = server.client("acm").import_certificate(Certificate=cert_pem, PrivateKey=key_pem)["CertificateArn"]
     bucket = unique("tls-")
     key_arn = private_kms_bucket(server, bucket)

@@ -91,6 +91,10 @@ fn creds(id: &str, secret: &str) -> Credentials {
 
 impl Env {
     async fn new() -> Env {
+        Env::with_config(cloudfront::Config::default()).await
+    }
+
+    async fn with_config(config: cloudfront::Config) -> Env {
         let store = meta::Store::new(meta::MemoryBackend::new()).unwrap();
         let root_key: Arc<dyn crypto::RootOfTrust> = Arc::new(crypto::RootKey::generate());
         let iam = iam::Iam::new(store.clone(), root_key.clone());
@@ -111,7 +115,7 @@ impl Env {
             "us-east-1",
             Arc::new(Metrics::new()),
         );
-        let cf = cloudfront::CloudFront::new(store, root_key, cloudfront::Config::default());
+        let cf = cloudfront::CloudFront::new(store, root_key, config);
         dispatcher.register(Arc::new(IamService::new(iam.clone())));
         dispatcher.register(Arc::new(CloudFrontService::new(cf.clone())));
         dispatcher.register(Arc::new(AcmService::new(cf.clone())));
@@ -923,13 +927,20 @@ async fn public_keys_and_key_groups() {
 
 #[tokio::test]
 async fn acm_certificates_and_viewer_certificates() {
-    let env = Env::new().await;
     let b64 = |s: &str| base64_encode(s.as_bytes());
     let site = rcgen::generate_simple_self_signed(vec![
         "cdn.example.com".into(),
         "www.example.com".into(),
     ])
     .unwrap();
+    // The operator trusts this (self-signed) certificate as a root for aliases, as `[edge] alias_ca_file` would.
+    let mut trust = cloudfront::AliasTrust::none();
+    trust.add_pem(site.cert.pem().as_bytes()).unwrap();
+    let env = Env::with_config(cloudfront::Config {
+        alias_trust: Arc::new(trust),
+        ..cloudfront::Config::default()
+    })
+    .await;
     let other = rcgen::generate_simple_self_signed(vec!["other.example.com".into()]).unwrap();
     let (cert, key) = (site.cert.pem(), site.signing_key.serialize_pem());
 
@@ -1015,6 +1026,24 @@ async fn acm_certificates_and_viewer_certificates() {
         "distribution",
         None,
         &dist_xml("v0", "", OPTIMIZED, true, &viewer(&missing)),
+    )
+    .await
+    .err(400, "InvalidViewerCertificate");
+    // A certificate nobody trusts proves nothing about the name.
+    let untrusted = rcgen::generate_simple_self_signed(vec!["cdn.example.com".into()]).unwrap();
+    let r = env
+        .acm(
+            "ImportCertificate",
+            serde_json::json!({"Certificate": b64(&untrusted.cert.pem()), "PrivateKey": b64(&untrusted.signing_key.serialize_pem())}),
+        )
+        .await;
+    r.ok(200);
+    let untrusted_arn = r.json()["CertificateArn"].as_str().unwrap().to_owned();
+    env.cf(
+        "POST",
+        "distribution",
+        None,
+        &dist_xml("v0", "", OPTIMIZED, true, &viewer(&untrusted_arn)),
     )
     .await
     .err(400, "InvalidViewerCertificate");

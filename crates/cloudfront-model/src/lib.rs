@@ -2,14 +2,16 @@
 //! invalidation paths, S3 origin names), the one normalized form of a viewer's path ([`NormalizedPath`]) that all of
 //! them are matched against, and [`EdgeState`], the feed an edge node follows.
 //!
-//! This crate is pure (serde and time only) so that both the engine, which stores these records, and the edge,
+//! This crate is pure (serde, time, and rustls-webpki's name matching) so that both the engine, which stores these records, and the edge,
 //! which serves viewers from them, can share one definition without the edge linking any storage code.
 
+mod alias;
 mod edge;
 mod model;
 mod origin_name;
 mod path;
 
+pub use alias::certificate_covers;
 pub use edge::*;
 pub use model::*;
 pub use origin_name::*;

@@ -266,7 +266,27 @@ impl CloudFront {
             sealed_key: hex::encode(sealed),
         };
         let account = account.to_owned();
+        let trust = self.config().alias_trust.clone();
         self.write(move |txn| {
+            // A re-imported certificate must still prove every alias of the distributions that use it.
+            for d in txn_all::<Distribution>(txn, tables::DISTRIBUTIONS, &account)?
+                .iter()
+                .filter(|d| uses_certificate(d, &record.arn))
+            {
+                trust
+                    .check(
+                        &record.certificate_pem,
+                        record.chain_pem.as_deref(),
+                        &d.config.aliases,
+                        rustls_pki_types::UnixTime::now(),
+                    )
+                    .map_err(|e| {
+                        validation(format!(
+                            "The certificate is in use by distribution {} and cannot serve its alternate domain names: {e}",
+                            d.id
+                        ))
+                    })?;
+            }
             txn_put(txn, tables::CERTIFICATES, &account, &record.id, &record)?;
             Ok(record)
         })

@@ -335,13 +335,21 @@ fn validate_refs(
         .as_ref()
         .and_then(|v| v.acm_certificate_arn.as_ref())
     {
-        cf.certificate_in_txn(txn, account, arn).map_err(|_| {
+        let cert = cf.certificate_in_txn(txn, account, arn).map_err(|_| {
             CfError::client(
                 "InvalidViewerCertificate",
                 400,
                 format!("The specified SSL certificate doesn't exist, isn't in us-east-1 region, isn't valid, or doesn't include a valid certificate chain: {arn}"),
             )
         })?;
+        // The certificate is what proves the account controls its aliases: trusted chain, valid now, covering
+        // every name.
+        cf.config().alias_trust.check(
+            &cert.certificate_pem,
+            cert.chain_pem.as_deref(),
+            &c.aliases,
+            rustls_pki_types::UnixTime::now(),
+        )?;
     }
     Ok(())
 }

@@ -17,6 +17,7 @@
 //! a cursor) and [`CloudFront::changed`] (wakes when any change commits), which `cloudfront-api` serves to edge
 //! nodes as a long poll; [`CloudFront::distribution_for_host`] answers from the store by the edge's Host rule.
 
+mod alias_certs;
 mod cache_policies;
 mod certificates;
 mod distributions;
@@ -26,6 +27,7 @@ mod invalidations;
 mod keys;
 mod oac;
 
+pub use alias_certs::AliasTrust;
 pub use cache_policies::{CACHING_DISABLED_ID, CACHING_OPTIMIZED_ID};
 pub use certificates::{certificate_arn, CertifiedKey};
 pub use cloudfront_model::*;
@@ -68,6 +70,9 @@ pub struct Config {
     /// The operator allowed a loopback network for origins (`[edge] origin_allow_networks`), so a custom origin
     /// may be named `localhost`. Off by default: custom origins must be public names.
     pub loopback_origins_allowed: bool,
+    /// The roots an alternate domain name's certificate must chain to (the system's plus `[edge]
+    /// alias_ca_file`). None by default: every alias is refused until the deployment loads them.
+    pub alias_trust: Arc<AliasTrust>,
 }
 
 impl Default for Config {
@@ -76,6 +81,7 @@ impl Default for Config {
             edge_domain: "cloudfront.localhost".into(),
             max_distributions: 200,
             loopback_origins_allowed: false,
+            alias_trust: Arc::new(AliasTrust::none()),
         }
     }
 }

@@ -100,6 +100,8 @@ pub struct EdgeFileConfig {
     pub idle_timeout_secs: Option<u64>,
     /// Open viewer connections over both listeners; more are closed at once (default 4096).
     pub max_connections: Option<usize>,
+    /// Extra CA certificates (PEM) an alternate domain name's certificate may chain to, besides the system's.
+    pub alias_ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -239,6 +241,7 @@ pub struct ServeConfig {
     pub edge_origin_ca_file: Option<PathBuf>,
     pub edge_origin_allow_networks: Vec<edge::IpNet>,
     pub edge_limits: edge::ListenerLimits,
+    pub edge_alias_ca_file: Option<PathBuf>,
 }
 
 /// The values given on the command line or in the environment (`None` where not given).
@@ -332,6 +335,7 @@ impl ServeConfig {
             )
             .context("edge.origin_allow_networks")?,
             edge_limits,
+            edge_alias_ca_file: file.edge.alias_ca_file,
         })
     }
 }

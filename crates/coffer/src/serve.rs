@@ -82,6 +82,10 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         cloudfront::Config {
             edge_domain: config.edge_domain.clone(),
             loopback_origins_allowed: edge::allows_loopback(&config.edge_origin_allow_networks),
+            alias_trust: Arc::new(
+                cloudfront::AliasTrust::load(config.edge_alias_ca_file.as_deref())
+                    .map_err(|e| anyhow::anyhow!("edge.alias_ca_file: {e}"))?,
+            ),
             ..cloudfront::Config::default()
         },
     );

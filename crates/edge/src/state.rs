@@ -26,8 +26,12 @@ const MAX_REMEMBERED: usize = 10_000;
 #[derive(Debug)]
 pub struct Dist {
     pub d: Distribution,
-    /// The certificate for its aliases, when its ViewerCertificate names one.
-    pub tls: Option<Arc<rustls::sign::CertifiedKey>>,
+}
+
+/// What TLS an alias is served with: its distribution's certificate and protocol floor.
+#[derive(Debug, Clone)]
+pub struct AliasTls {
+    pub key: Arc<rustls::sign::CertifiedKey>,
     /// Only TLS 1.3 (`TLSv1.3_2025`).
     pub tls13_only: bool,
 }
@@ -36,7 +40,11 @@ pub struct Dist {
 #[derive(Debug, Default)]
 pub struct Snapshot {
     pub state: EdgeState,
+    /// Host → distribution: every distribution's own domain name, and the aliases its certificate covers.
     hosts: HashMap<String, Arc<Dist>>,
+    /// Alias → its certificate. A distribution's own `<id>.<edge domain>` is never here: it keeps the edge's
+    /// default certificate (and floor) whatever certificate its aliases use.
+    alias_tls: HashMap<String, AliasTls>,
     /// `<account>/<key id>` → the parsed public keys of trusted key groups.
     keys: HashMap<String, Arc<cloudfront_sign::PublicKey>>,
 }
@@ -44,6 +52,7 @@ pub struct Snapshot {
 impl Snapshot {
     pub fn new(state: EdgeState) -> Snapshot {
         let mut hosts = HashMap::new();
+        let mut alias_tls = HashMap::new();
         let mut tls_by_arn: HashMap<&str, Option<Arc<rustls::sign::CertifiedKey>>> = HashMap::new();
         for d in &state.distributions {
             let arn = d
@@ -72,14 +81,33 @@ impl Snapshot {
                 .as_ref()
                 .and_then(|v| v.minimum_protocol_version.as_deref())
                 .is_some_and(|v| v.starts_with("TLSv1.3"));
-            let dist = Arc::new(Dist {
-                d: d.clone(),
-                tls,
-                tls13_only,
-            });
+            let dist = Arc::new(Dist { d: d.clone() });
             hosts.insert(d.domain_name.to_ascii_lowercase(), dist.clone());
+            // An alias is served only while the distribution's certificate covers it (the API checks that, with
+            // the chain, when the alias is added; this keeps a distribution stored before that check, or whose
+            // certificate was replaced, from answering for names it cannot prove).
             for alias in &d.config.aliases {
-                hosts.insert(alias.to_ascii_lowercase(), dist.clone());
+                let covered = tls.as_ref().filter(|k| {
+                    k.cert
+                        .first()
+                        .is_some_and(|leaf| cloudfront_model::certificate_covers(leaf, alias))
+                });
+                let Some(key) = covered else {
+                    tracing::warn!(
+                        "distribution {}: alias {alias} is not covered by its certificate; not serving it",
+                        d.id
+                    );
+                    continue;
+                };
+                let alias = alias.to_ascii_lowercase();
+                hosts.insert(alias.clone(), dist.clone());
+                alias_tls.insert(
+                    alias,
+                    AliasTls {
+                        key: key.clone(),
+                        tls13_only,
+                    },
+                );
             }
         }
         let keys = state
@@ -97,7 +125,12 @@ impl Snapshot {
                 }
             })
             .collect();
-        Snapshot { state, hosts, keys }
+        Snapshot {
+            state,
+            hosts,
+            alias_tls,
+            keys,
+        }
     }
 
     /// The distribution serving `host` (a port and letter case are ignored; `*.example.com` aliases serve
@@ -107,6 +140,15 @@ impl Snapshot {
         self.hosts
             .get(&host)
             .or_else(|| self.hosts.get(&wildcard_alias(&host)?))
+    }
+
+    /// The certificate and floor for a TLS server name, when it is an alias (exact, then `*.parent`); `None`
+    /// for everything else, which gets the edge's default certificate.
+    pub fn alias_tls(&self, server_name: &str) -> Option<&AliasTls> {
+        let name = normalize_host(server_name);
+        self.alias_tls
+            .get(&name)
+            .or_else(|| self.alias_tls.get(&wildcard_alias(&name)?))
     }
 
     pub fn oac(&self, account: &str, id: &str) -> Option<&Oac> {
@@ -305,6 +347,56 @@ mod tests {
         let later = inv.stamp();
         inv.apply("E3", &["/bad%zz".into()]);
         assert!(inv.is_stale("E3", &p("/anything"), later));
+    }
+
+    fn distribution(id: &str, aliases: &[&str], arn: Option<&str>) -> Distribution {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "account": "1", "arn": format!("arn:aws:cloudfront::1:distribution/{id}"),
+            "domain_name": format!("{}.cloudfront.localhost", id.to_lowercase()), "etag": "E",
+            "last_modified": "2024-01-01T00:00:00Z",
+            "config": {
+                "caller_reference": id, "aliases": aliases, "enabled": true,
+                "origins": [], "default_cache_behavior": {"target_origin_id": "o", "viewer_protocol_policy": "allow-all"},
+                "viewer_certificate": arn.map(|a| serde_json::json!({"acm_certificate_arn": a, "minimum_protocol_version": "TLSv1.3_2025"})),
+            }
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn aliases_are_served_only_as_far_as_their_certificate_covers_them() {
+        let made = rcgen::generate_simple_self_signed(vec!["*.example.com".to_owned()]).unwrap();
+        let mut state = EdgeState::default();
+        state.certificates.insert(
+            "arn:c".into(),
+            cloudfront_model::EdgeCertificate {
+                certificate_pem: made.cert.pem(),
+                chain_pem: None,
+                private_key_pem: made.signing_key.serialize_pem(),
+            },
+        );
+        state.distributions = vec![
+            distribution("E1", &["www.example.com", "evil.other.com"], Some("arn:c")),
+            distribution("E2", &["no-cert.example.org"], None),
+        ];
+        let snap = Snapshot::new(state);
+        assert_eq!(
+            snap.for_host("WWW.example.com:443")
+                .map(|d| d.d.id.as_str()),
+            Some("E1")
+        );
+        assert!(snap.for_host("evil.other.com").is_none(), "not covered");
+        assert!(
+            snap.for_host("no-cert.example.org").is_none(),
+            "no certificate"
+        );
+        assert!(snap
+            .alias_tls("www.example.com")
+            .is_some_and(|t| t.tls13_only));
+        // The distributions' own names route, but keep the default certificate and floor.
+        assert!(snap.for_host("e1.cloudfront.localhost").is_some());
+        assert!(snap.alias_tls("e1.cloudfront.localhost").is_none());
+        assert!(snap.for_host("e2.cloudfront.localhost").is_some());
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! HTTPS for viewers: the certificate is chosen by SNI (a distribution's imported ACM certificate for its aliases,
-//! else the edge's default certificate), and so is the protocol floor (`TLSv1.3_2025` allows TLS 1.3 only; every
+//! HTTPS for viewers: the certificate is chosen by SNI (a distribution's imported ACM certificate for the aliases
+//! it covers, else — for its own `<id>.<edge domain>` too — the edge's default certificate), and so is the
+//! protocol floor (`TLSv1.3_2025` allows TLS 1.3 only; every
 //! older MinimumProtocolVersion means TLS 1.2 and 1.3, the only versions rustls speaks).
 //!
 //! The default certificate is read from the edge directory, or made self-signed with rcgen on first start.
@@ -89,12 +90,9 @@ struct SniResolver {
 
 impl ResolvesServerCert for SniResolver {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        let chosen = hello.server_name().and_then(|name| {
-            self.current
-                .get()
-                .for_host(name)
-                .and_then(|d| d.tls.clone())
-        });
+        let chosen = hello
+            .server_name()
+            .and_then(|name| self.current.get().alias_tls(name).map(|t| t.key.clone()));
         Some(chosen.unwrap_or_else(|| self.default.clone()))
     }
 }
@@ -137,7 +135,7 @@ impl Acceptor {
         let tls13 = start
             .client_hello()
             .server_name()
-            .and_then(|n| self.current.get().for_host(n).map(|d| d.tls13_only))
+            .and_then(|n| self.current.get().alias_tls(n).map(|t| t.tls13_only))
             .unwrap_or(false);
         let config = if tls13 {
             &self.tls13_only
