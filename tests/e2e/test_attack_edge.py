@@ -687,3 +687,50 @@ def test_a_distributions_own_domain_keeps_the_default_certificate(fresh_server, 
         __import__("cryptography.hazmat.primitives.serialization", fromlist=["Encoding"]).Encoding.DER)
     wait_until(lambda: presented(alias) == alias_der, what="the alias to get its certificate")
     assert presented(d["DomainName"]) != alias_der, "the distribution's own name got the alias certificate"
+
+
+def test_the_disk_cache_and_access_log_hold_no_plaintext_and_are_owner_only(fresh_server):
+    import os
+    import stat
+
+    config = "[edge]\ncache_memory_mb = 1\ncache_disk_mb = 64\n"
+    server = fresh_server(config_text=config)
+    bucket, d = oac_distribution(server)
+    host = d["DomainName"]
+    marker = unique("PLAINTEXT-MARKER-").encode()
+    key = f"{unique('secret-path-')}.txt"
+    # Larger than the memory tier, so entries move to disk while running, and more go there on shutdown.
+    bodies = {f"{i}-{key}": marker * (400_000 // len(marker)) + str(i).encode() for i in range(4)}
+    s3 = server.client("s3")
+    for k, body in bodies.items():
+        s3.put_object(Bucket=bucket, Key=k, Body=body, ContentType="text/plain")
+    for k, body in bodies.items():
+        r = viewer(server.edge, host, f"/{k}")
+        assert r.status == 200 and r.body == body, r
+    assert server.stop() == 0
+
+    edge_dir = server.data_dir / "edge"
+    cache_dir = edge_dir / "cache"
+    files = [p for p in cache_dir.rglob("*") if p.is_file()]
+    assert any(p.read_bytes().strip(b"\0") for p in files), "the disk tier wrote nothing"
+    for p in files:
+        data = p.read_bytes()
+        assert marker not in data, f"plaintext object bytes in {p}"
+        assert key.encode() not in data, f"a plaintext cache key in {p}"
+    for p in files:
+        assert stat.S_IMODE(p.stat().st_mode) == 0o600, (p, oct(p.stat().st_mode))
+    for directory in [edge_dir, cache_dir]:
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700, (directory, oct(directory.stat().st_mode))
+    log = edge_dir / "access.log"
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600, oct(log.stat().st_mode)
+    assert os.stat(server.data_dir / "edge").st_uid == os.getuid()
+
+    # A restart with the old disk tier: it is unreadable under the new process's key, so it degrades to misses.
+    restarted = type(server)(server.data_dir, config_text=config)
+    try:
+        wait_until(lambda: viewer(restarted.edge, host, "/x").status != 503, what="the restarted edge")
+        for k, body in bodies.items():
+            r = viewer(restarted.edge, host, f"/{k}")
+            assert r.status == 200 and r.body == body, r
+    finally:
+        restarted.stop()

@@ -21,7 +21,7 @@ use crate::state::Dist;
 use crate::viewer::{hop_by_hop, now_ms, Edge, Outcome};
 
 /// An entry of the cache, shared with it (no copy of the body or headers).
-type CacheEntry = foyer::HybridCacheEntry<String, Stored>;
+type CacheEntry = Arc<Stored>;
 
 /// How long a key whose response was too large to cache is sent straight to the origin.
 const UNCACHEABLE_FOR: Duration = Duration::from_secs(60);
@@ -58,13 +58,7 @@ impl Edge {
         // origin when it has a validator and was not invalidated).
         let mut stored: CacheEntry = 'lookup: {
             let now = now_ms();
-            let existing = match self.cache.get(&key.key).await {
-                Ok(e) => e,
-                Err(e) => {
-                    tracing::warn!("edge cache read failed: {e}");
-                    None
-                }
-            };
+            let existing = self.cache.get(&key.key).await;
             let mut revalidate = None;
             if let Some(e) = existing {
                 let invalidated = self.invalidations.is_stale(&d.id, path, e.stamp);
@@ -76,7 +70,7 @@ impl Edge {
                     && e.status == 200
                     && (e.header("etag").is_some() || e.header("last-modified").is_some())
                 {
-                    revalidate = Some(e.value().clone());
+                    revalidate = Some(Stored::clone(&e));
                 }
             }
             let target = match target() {
@@ -108,7 +102,7 @@ impl Edge {
                     .await
                 }
             };
-            match self.cache.get_or_fetch(&key.key, || fill).await {
+            match self.cache.get_or_fetch(&key.key, fill).await {
                 Ok(e) => e,
                 Err(e) => {
                     let too_large = e
@@ -189,14 +183,14 @@ impl Edge {
                     .unwrap_or(false),
             );
             if let Some(enc) = encoding {
-                if let Some(variant) = self.variant(&key.key, stored.value(), enc).await {
+                if let Some(variant) = self.variant(&key.key, &stored, enc).await {
                     stored = variant;
                 }
             }
         }
         let age = (!filled_here).then(|| (now_ms() - stored.stored_at_ms) / 1000);
         let response = respond::from_cache(
-            stored.value(),
+            &stored,
             &parts.method,
             &parts.headers,
             age,
@@ -208,9 +202,8 @@ impl Edge {
     /// The `enc` variant of the identity entry `identity`, compressed once per identity fetch.
     async fn variant(&self, key: &str, identity: &Stored, enc: &'static str) -> Option<CacheEntry> {
         let vkey = format!("{key}\u{0}{enc}");
-        if let Ok(Some(e)) = self.cache.get(&vkey).await {
-            if e.value().stored_at_ms == identity.stored_at_ms && e.value().stamp == identity.stamp
-            {
+        if let Some(e) = self.cache.get(&vkey).await {
+            if e.stored_at_ms == identity.stored_at_ms && e.stamp == identity.stamp {
                 return Some(e);
             }
             self.cache.remove(&vkey);
@@ -218,7 +211,7 @@ impl Edge {
         let source = identity.clone();
         let made = self
             .cache
-            .get_or_fetch(&vkey, move || async move {
+            .get_or_fetch(&vkey, async move {
                 tokio::task::spawn_blocking(move || respond::compress(&source, enc))
                     .await
                     .map_err(|e| anyhow::anyhow!("compression task: {e}"))?

@@ -119,8 +119,8 @@ impl RunningEdge {
 /// Binds the listeners, opens the cache and starts following the API's feed. Returns once the listeners are
 /// bound; until the first state arrives every request gets 503.
 pub async fn start(config: EdgeConfig) -> anyhow::Result<RunningEdge> {
-    std::fs::create_dir_all(&config.dir)
-        .with_context(|| format!("creating {}", config.dir.display()))?;
+    // The edge's directory holds its cache, its access log and its default certificate's key: owner-only.
+    cache::private_dir(&config.dir)?;
     let current = Arc::new(state::Current::default());
     let invalidations = Arc::new(state::Invalidations::default());
 

@@ -124,11 +124,16 @@ impl AccessLog {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
         let new = !path.exists();
+        // Access logs hold viewers' addresses, paths and cookies: owner-only, also when an older file exists.
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
+            .mode(0o600)
             .open(path)
             .with_context(|| format!("opening {}", path.display()))?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("making {} owner-only", path.display()))?;
         let mut out = std::io::BufWriter::with_capacity(64 * 1024, file);
         if new {
             writeln!(out, "#Version: 1.0\n#Fields: {FIELDS}")?;

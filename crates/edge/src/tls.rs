@@ -43,8 +43,8 @@ pub fn certified_key(c: &EdgeCertificate) -> anyhow::Result<CertifiedKey> {
 /// (key mode 0600).
 pub fn default_certificate(dir: &Path, names: &[String]) -> anyhow::Result<CertifiedKey> {
     let (crt, key) = (dir.join("default.crt"), dir.join("default.key"));
+    crate::cache::private_dir(dir)?;
     if !crt.exists() || !key.exists() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let made = rcgen::generate_simple_self_signed(names.to_vec())
             .context("generating the default certificate")?;
         write_private(&key, made.signing_key.serialize_pem().as_bytes())?;
