@@ -734,3 +734,29 @@ def test_the_disk_cache_and_access_log_hold_no_plaintext_and_are_owner_only(fres
             assert r.status == 200 and r.body == body, r
     finally:
         restarted.stop()
+
+
+
+def test_custom_headers_cannot_speak_for_the_edge(server):
+    import botocore.exceptions
+
+    cf = server.client("cloudfront")
+    bucket = unique("hdr-")
+    private_kms_bucket(server, bucket)
+    oac = create_oac(server, unique("oac"))
+    for name, value in [("X-Amz-Coffer-Distribution-Arn", "arn:aws:cloudfront::000000000000:distribution/E1"),
+                        ("Host", "other-bucket.s3.amazonaws.com"), ("x-amz-security-token", "t"),
+                        ("Content-Length", "5"), ("Transfer-Encoding", "chunked"), ("Bad Name", "x"),
+                        ("X-Ok", "bad\u0001value")]:
+        origin = s3_origin(bucket, oac)
+        origin["CustomHeaders"] = {"Quantity": 1, "Items": [{"HeaderName": name, "HeaderValue": value}]}
+        try:
+            cf.create_distribution(DistributionConfig={
+                "CallerReference": unique("ref"), "Comment": "", "Enabled": True,
+                "Origins": {"Quantity": 1, "Items": [origin]},
+                "DefaultCacheBehavior": behavior("s3origin"),
+            })
+        except botocore.exceptions.ClientError as e:
+            assert e.response["Error"]["Code"] == "InvalidArgument", (name, e.response)
+        else:
+            raise AssertionError(f"custom header {name} was accepted")

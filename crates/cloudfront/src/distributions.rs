@@ -51,6 +51,76 @@ fn valid_alias(host: &str) -> bool {
         })
 }
 
+/// Header names an origin's CustomHeaders may not set: the ones CloudFront refuses (framing, caching and
+/// conditional headers, `Host`, `Via`, `X-Amz-*`, `X-Edge-*`, `X-Real-Ip`) — among them every header through which
+/// a request could speak for the edge (`X-Amz-Coffer-Distribution-Arn`, security tokens) or address another bucket.
+fn custom_header_refused(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    matches!(
+        n.as_str(),
+        "cache-control"
+            | "connection"
+            | "content-length"
+            | "cookie"
+            | "expect"
+            | "host"
+            | "if-match"
+            | "if-modified-since"
+            | "if-none-match"
+            | "if-range"
+            | "if-unmodified-since"
+            | "keep-alive"
+            | "max-forwards"
+            | "pragma"
+            | "proxy-authorization"
+            | "proxy-connection"
+            | "range"
+            | "request-range"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+            | "via"
+            | "x-real-ip"
+    ) || n.starts_with("x-amz-")
+        || n.starts_with("x-edge-")
+}
+
+/// Checks an origin's CustomHeaders: at most 10, names HTTP tokens of at most 256 characters that CloudFront
+/// allows, values of at most 1,783 visible characters (CloudFront's quotas).
+fn validate_custom_headers(headers: &[(String, String)]) -> Result<(), CfError> {
+    if headers.len() > 10 {
+        return Err(CfError::client(
+            "TooManyOriginCustomHeaders",
+            400,
+            "Your request contains too many origin custom headers.",
+        ));
+    }
+    let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    for (name, value) in headers {
+        if name.is_empty() || name.len() > 256 || !name.bytes().all(token) {
+            return Err(CfError::invalid(format!(
+                "The parameter HeaderName {name:?} is not a valid header name."
+            )));
+        }
+        if custom_header_refused(name) {
+            return Err(CfError::invalid(format!(
+                "The parameter HeaderName {name} is not allowed as an origin custom header."
+            )));
+        }
+        if value.len() > 1783
+            || !value
+                .bytes()
+                .all(|b| b == b' ' || b == b'\t' || b.is_ascii_graphic())
+        {
+            return Err(CfError::invalid(format!(
+                "The parameter HeaderValue of {name} is not a valid header value."
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Static checks of a configuration (no references).
 fn validate_shape(c: &DistributionConfig, config: &crate::Config) -> Result<(), CfError> {
     if c.caller_reference.is_empty() {
@@ -92,6 +162,7 @@ fn validate_shape(c: &DistributionConfig, config: &crate::Config) -> Result<(), 
                 "The parameter origin path must be a normalized path: no dot segments, no empty segments, and only unreserved characters or percent-encoded ones.",
             ));
         }
+        validate_custom_headers(&o.custom_headers)?;
         if o.s3_origin_config.is_some() == o.custom_origin_config.is_some() {
             return Err(CfError::invalid(
                 "Exactly one of S3OriginConfig and CustomOriginConfig must be specified for each origin.",
@@ -593,6 +664,34 @@ mod tests {
             web_acl_id: None,
             extra: Vec::new(),
         }
+    }
+
+    #[test]
+    fn custom_headers_cannot_speak_for_the_edge() {
+        let h = |n: &str, v: &str| vec![(n.to_owned(), v.to_owned())];
+        assert!(validate_custom_headers(&h("X-Origin-Secret", "s3cr3t value")).is_ok());
+        for (n, v) in [
+            ("X-Amz-Coffer-Distribution-Arn", "arn"),
+            ("x-amz-security-token", "t"),
+            ("Host", "b.s3.amazonaws.com"),
+            ("Content-Length", "5"),
+            ("X-Edge-Location", "x"),
+            ("Bad Name", "x"),
+            ("", "x"),
+            ("X-Ok", "bad\u{1}"),
+            ("X-Ok", "line\r\nInjected: 1"),
+        ] {
+            assert_eq!(
+                validate_custom_headers(&h(n, v)).unwrap_err().code(),
+                "InvalidArgument",
+                "{n:?}"
+            );
+        }
+        let many: Vec<(String, String)> = (0..11).map(|i| (format!("X-{i}"), "v".into())).collect();
+        assert_eq!(
+            validate_custom_headers(&many).unwrap_err().code(),
+            "TooManyOriginCustomHeaders"
+        );
     }
 
     #[tokio::test]

@@ -160,9 +160,15 @@ impl OriginClient {
             path_and_query.push('?');
             path_and_query.push_str(q);
         }
+        // The API refuses CustomHeaders that would frame the request or speak for the edge; one stored before
+        // that check is dropped here.
         let custom_headers = origin
             .custom_headers
             .iter()
+            .filter(|(n, _)| {
+                let n = n.to_ascii_lowercase();
+                !crate::forward::never_forwarded(&n) && !n.starts_with("x-amz-")
+            })
             .filter_map(|(n, v)| {
                 Some((
                     HeaderName::from_bytes(n.as_bytes()).ok()?,
