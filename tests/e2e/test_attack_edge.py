@@ -760,3 +760,64 @@ def test_custom_headers_cannot_speak_for_the_edge(server):
             assert e.response["Error"]["Code"] == "InvalidArgument", (name, e.response)
         else:
             raise AssertionError(f"custom header {name} was accepted")
+
+
+def raw_request(endpoint, data, tls_sni=None):
+    """Sends raw bytes to an edge listener and returns (status, raw response) once the edge answers or closes."""
+    import socket
+    import ssl
+
+    host, port = endpoint
+    sock = socket.create_connection((host, port), timeout=10)
+    if tls_sni is not None:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        sock = ctx.wrap_socket(sock, server_hostname=tls_sni)
+    try:
+        sock.sendall(data)
+        got = b""
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except (ConnectionResetError, ssl.SSLError):
+                break
+            if not chunk:
+                break
+            got += chunk
+            head, sep, body = got.partition(b"\r\n\r\n")
+            if sep:
+                length = [l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")]
+                if length and len(body) >= int(length[0].split(b":")[1]):
+                    break
+        status = int(got.split(b" ", 2)[1]) if got.startswith(b"HTTP/") else None
+        return status, got
+    finally:
+        sock.close()
+
+
+def public_distribution(server, body=b"public object"):
+    bucket, d = oac_distribution(server)
+    server.client("s3").put_object(Bucket=bucket, Key="obj.txt", Body=body, ContentType="text/plain")
+    return bucket, d
+
+
+def test_access_log_lines_cannot_be_forged_by_viewers(fresh_server):
+    server = fresh_server()
+    bucket, d = public_distribution(server)
+    host = d["DomainName"]
+    marker = unique("ua")
+    data = (f"GET /obj.txt HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {marker}\tinjected\t\xff\xfe\r\n"
+            f"Referer: a\tb\r\nCookie: c=\t1\r\nConnection: close\r\n\r\n").encode("latin-1")
+    status, _ = raw_request(server.edge["http"], data)
+    assert status == 200
+    log = server.data_dir / "edge" / "access.log"
+    lines = wait_until(
+        lambda: [l for l in log.read_bytes().split(b"\n") if marker.encode() in l] if log.exists() else None,
+        what="the access log line",
+    )
+    assert len(lines) == 1
+    fields = lines[0].split(b"\t")
+    assert len(fields) == 33, fields
+    assert all(0x21 <= b <= 0x7E for f in fields for b in f), lines[0]
+    assert fields[10].startswith(marker.encode())

@@ -46,14 +46,29 @@ pub struct Entry {
     pub content_len: Option<u64>,
 }
 
+/// A viewer-controlled value as the log records it: every byte outside printable ASCII (controls, space, tab,
+/// DEL, non-ASCII and non-UTF-8 bytes) percent-encoded, as CloudFront URL-encodes logged values — so no value can
+/// add a field or a line. Pure.
+pub fn escape(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(bytes.len());
+    for &b in bytes {
+        if (0x21..=0x7e).contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push('%');
+            out.push(HEX[(b >> 4) as usize] as char);
+            out.push(HEX[(b & 15) as usize] as char);
+        }
+    }
+    out
+}
+
 fn field(s: &str) -> String {
     if s.is_empty() {
         return "-".into();
     }
-    // CloudFront URL-encodes spaces and tabs in logged values.
-    s.replace('\t', "%09")
-        .replace(' ', "%20")
-        .replace('\n', "%0A")
+    escape(s.as_bytes())
 }
 
 impl Entry {
@@ -205,5 +220,15 @@ mod tests {
         assert_eq!(FIELDS.split(' ').count(), 33);
         assert!(line.starts_with("2023-11-14\t22:13:20\t"));
         assert!(line.contains("/a%20b.txt"));
+        // Viewer strings cannot add fields or lines.
+        let forged = Entry {
+            user_agent: "ua\tx\ny\r\u{7f}é".into(),
+            ..e.clone()
+        };
+        let line = forged.line();
+        assert_eq!(line.split('\t').count(), 33);
+        assert!(!line.contains('\n') && !line.contains('\r'));
+        assert!(line.contains("ua%09x%0Ay%0D%7F%C3%A9"));
+        assert_eq!(escape(b"a\xffb"), "a%FFb");
     }
 }

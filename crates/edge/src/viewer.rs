@@ -128,9 +128,9 @@ impl Edge {
                 host_header: host.clone(),
                 protocol: if conn.tls.is_some() { "https" } else { "http" }.into(),
                 protocol_version: format!("{:?}", req.version()),
-                referer: header_str(req.headers(), "referer"),
-                user_agent: header_str(req.headers(), "user-agent"),
-                cookie: header_str(req.headers(), "cookie"),
+                referer: header_log(req.headers(), "referer"),
+                user_agent: header_log(req.headers(), "user-agent"),
+                cookie: header_log(req.headers(), "cookie"),
                 cs_bytes: req
                     .headers()
                     .get(http::header::CONTENT_LENGTH)
@@ -459,6 +459,15 @@ impl Edge {
             None => false,
         }
     }
+}
+
+/// A header as the access log records it: every value, escaped (`crate::log::escape`), joined with `,`.
+fn header_log(h: &HeaderMap, name: &str) -> String {
+    h.get_all(name)
+        .iter()
+        .map(|v| crate::log::escape(v.as_bytes()))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn header_str(h: &HeaderMap, name: &str) -> String {
