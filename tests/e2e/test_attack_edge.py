@@ -821,3 +821,31 @@ def test_access_log_lines_cannot_be_forged_by_viewers(fresh_server):
     assert len(fields) == 33, fields
     assert all(0x21 <= b <= 0x7E for f in fields for b in f), lines[0]
     assert fields[10].startswith(marker.encode())
+
+
+def test_conditional_and_range_headers_on_cached_objects(server):
+    bucket, d = public_distribution(server, body=b"0123456789")
+    host = d["DomainName"]
+    first = viewer(server.edge, host, "/obj.txt")
+    etag = first.headers["etag"]
+    cases = [
+        ({"If-Match": '"nope"'}, 412, b""),
+        ({"If-Match": etag}, 200, b"0123456789"),
+        ({"If-Match": "*"}, 200, b"0123456789"),
+        ({"If-Unmodified-Since": "Sun, 06 Nov 1994 08:49:37 GMT"}, 412, b""),
+        ({"If-None-Match": etag}, 304, b""),
+        ({"If-None-Match": f'"x", W/{etag}'}, 304, b""),
+        ({"Range": "bytes=2-4"}, 206, b"234"),
+        ({"Range": "bytes=2-4", "If-Range": etag}, 206, b"234"),
+        ({"Range": "bytes=2-4", "If-Range": '"old"'}, 200, b"0123456789"),
+        ({"Range": "bytes=-0"}, 416, b""),
+        ({"Range": "bytes=10-"}, 416, b""),
+        ({"Range": "bytes=0-1,3-4"}, 200, b"0123456789"),
+        ({"Range": "bytes=99999999999999999999999-"}, 200, b"0123456789"),
+        ({"Range": "bytes=5-2"}, 200, b"0123456789"),
+        ({"Range": "bytes=-99999999999999999999"}, 200, b"0123456789"),
+        ({"Range": "bytes=18446744073709551615-18446744073709551615"}, 416, b""),
+    ]
+    for headers, status, body in cases:
+        r = viewer(server.edge, host, "/obj.txt", headers=headers)
+        assert (r.status, r.body) == (status, body), (headers, r)

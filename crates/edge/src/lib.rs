@@ -11,6 +11,7 @@
 
 mod cache;
 mod cached;
+pub mod conditional;
 mod conn;
 pub mod egress;
 mod forward;

@@ -1,4 +1,5 @@
-//! Turning a cached response into the viewer's: conditional requests (304), single byte ranges (206/416), HEAD,
+//! Turning a cached response into the viewer's: conditional requests (304/412) and single byte ranges (206/416)
+//! as [`crate::conditional`] decides them, HEAD,
 //! edge compression, and CloudFront's own response headers and error pages.
 
 use std::io::Write;
@@ -9,6 +10,7 @@ use http::{HeaderMap, Method, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 
 use crate::cache::Stored;
+use crate::conditional::{self, Decision};
 use crate::origin::OutBody;
 
 /// The CloudFront headers every response carries.
@@ -67,74 +69,6 @@ pub fn error_page(status: u16, title: &str, detail: &str, s: &Stamp<'_>) -> Resp
     resp
 }
 
-/// A single byte range resolved against a length: `Ok(Some((start, end_inclusive)))`, `Ok(None)` to serve the
-/// whole object (no Range, a malformed one, or several ranges), `Err(())` for an unsatisfiable range.
-pub fn byte_range(range: Option<&str>, len: u64) -> Result<Option<(u64, u64)>, ()> {
-    let Some(spec) = range.and_then(|r| r.trim().strip_prefix("bytes=")) else {
-        return Ok(None);
-    };
-    if spec.contains(',') {
-        return Ok(None);
-    }
-    let Some((a, b)) = spec.trim().split_once('-') else {
-        return Ok(None);
-    };
-    let (a, b) = (a.trim(), b.trim());
-    let r = if a.is_empty() {
-        let Ok(n) = b.parse::<u64>() else {
-            return Ok(None);
-        };
-        if n == 0 || len == 0 {
-            return Err(());
-        }
-        (len.saturating_sub(n), len - 1)
-    } else {
-        let Ok(start) = a.parse::<u64>() else {
-            return Ok(None);
-        };
-        let end = if b.is_empty() {
-            len.saturating_sub(1)
-        } else {
-            match b.parse::<u64>() {
-                Ok(e) if e >= start => e.min(len.saturating_sub(1)),
-                _ => return Ok(None),
-            }
-        };
-        if start >= len {
-            return Err(());
-        }
-        (start, end)
-    };
-    Ok(Some(r))
-}
-
-/// Whether the viewer's `If-None-Match` / `If-Modified-Since` make this a 304.
-fn not_modified(stored: &Stored, req: &HeaderMap) -> bool {
-    if let Some(inm) = req
-        .get(http::header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-    {
-        let Some(etag) = stored.header("etag") else {
-            return false;
-        };
-        let bare = |t: &str| t.trim().trim_start_matches("W/").to_owned();
-        return inm
-            .split(',')
-            .any(|t| t.trim() == "*" || bare(t) == bare(etag));
-    }
-    if let (Some(ims), Some(lm)) = (
-        req.get(http::header::IF_MODIFIED_SINCE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(crate::policy::httpdate_to_unix),
-        stored
-            .header("last-modified")
-            .and_then(crate::policy::httpdate_to_unix),
-    ) {
-        return lm <= ims;
-    }
-    false
-}
-
 /// The viewer's response for a cached object.
 pub fn from_cache(
     stored: &Stored,
@@ -148,21 +82,28 @@ pub fn from_cache(
     let len = stored.body.len() as u64;
     let mut body = stored.body.clone();
     let mut content_range = None;
-    if status == 200 && not_modified(stored, req) {
-        status = 304;
-        body = Bytes::new();
-    } else if status == 200 {
-        match byte_range(
-            req.get(http::header::RANGE).and_then(|v| v.to_str().ok()),
+    if status == 200 {
+        match conditional::evaluate(
+            req,
+            stored.header("etag"),
+            stored.header("last-modified"),
             len,
         ) {
-            Ok(Some((a, b))) => {
-                status = 206;
-                body = stored.body.slice(a as usize..=b as usize);
-                content_range = Some(format!("bytes {a}-{b}/{len}"));
+            Decision::PreconditionFailed => {
+                status = 412;
+                body = Bytes::new();
             }
-            Ok(None) => {}
-            Err(()) => {
+            Decision::NotModified => {
+                status = 304;
+                body = Bytes::new();
+            }
+            Decision::Full => {}
+            Decision::Partial { start, end } => {
+                status = 206;
+                body = stored.body.slice(start as usize..=end as usize);
+                content_range = Some(format!("bytes {start}-{end}/{len}"));
+            }
+            Decision::Unsatisfiable => {
                 status = 416;
                 body = Bytes::new();
                 content_range = Some(format!("bytes */{len}"));
@@ -171,7 +112,7 @@ pub fn from_cache(
     }
     let headers = builder.headers_mut().expect("fresh builder");
     for (n, v) in &stored.headers {
-        if status == 304
+        if matches!(status, 304 | 412)
             && !matches!(
                 n.as_str(),
                 "etag" | "last-modified" | "cache-control" | "expires" | "vary"
@@ -211,7 +152,7 @@ pub fn from_cache(
         headers.insert(http::header::AGE, HeaderValue::from(age.max(0) as u64));
     }
     add_stamp(headers, stamp);
-    if *method == Method::HEAD || status == 304 {
+    if *method == Method::HEAD || matches!(status, 304 | 412) {
         body = Bytes::new();
     }
     builder
@@ -284,18 +225,6 @@ pub fn compress(stored: &Stored, encoding: &str) -> std::io::Result<Stored> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ranges() {
-        assert_eq!(byte_range(Some("bytes=0-4"), 10), Ok(Some((0, 4))));
-        assert_eq!(byte_range(Some("bytes=5-"), 10), Ok(Some((5, 9))));
-        assert_eq!(byte_range(Some("bytes=-3"), 10), Ok(Some((7, 9))));
-        assert_eq!(byte_range(Some("bytes=8-100"), 10), Ok(Some((8, 9))));
-        assert_eq!(byte_range(Some("bytes=10-"), 10), Err(()));
-        assert_eq!(byte_range(Some("bytes=0-1,4-5"), 10), Ok(None));
-        assert_eq!(byte_range(Some("items=0-1"), 10), Ok(None));
-        assert_eq!(byte_range(None, 10), Ok(None));
-    }
 
     #[test]
     fn encodings() {
