@@ -849,3 +849,36 @@ def test_conditional_and_range_headers_on_cached_objects(server):
     for headers, status, body in cases:
         r = viewer(server.edge, host, "/obj.txt", headers=headers)
         assert (r.status, r.body) == (status, body), (headers, r)
+
+
+def test_host_header_forms(server):
+    bucket, d = public_distribution(server)
+    host = d["DomainName"]
+    edge = server.edge["http"]
+    ok = raw_request(edge, f"GET /obj.txt HTTP/1.1\r\nHost: {host.upper()}.:{edge[1]}\r\nConnection: close\r\n\r\n".encode())
+    assert ok[0] == 200 and ok[1].endswith(b"public object"), ok
+    # Two Host headers, a Host that is not a host name, and an absolute-form target naming another host than Host.
+    for data in [
+        f"GET /obj.txt HTTP/1.1\r\nHost: {host}\r\nHost: other.cloudfront.localhost\r\n\r\n",
+        f"GET /obj.txt HTTP/1.1\r\nHost: user@{host}\r\n\r\n",
+        f"GET /obj.txt HTTP/1.1\r\nHost: {host}/x\r\n\r\n",
+        f"GET http://other.cloudfront.localhost/obj.txt HTTP/1.1\r\nHost: {host}\r\n\r\n",
+        f"GET http://{host}/obj.txt HTTP/1.1\r\nHost: other.cloudfront.localhost\r\n\r\n",
+        "GET /obj.txt HTTP/1.1\r\n\r\n",
+    ]:
+        status, got = raw_request(edge, data.encode())
+        assert status == 400 and b"public object" not in got, (data, got[:300])
+    # The absolute form with a matching Host is served.
+    status, got = raw_request(edge, f"GET http://{host}/obj.txt HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+    assert status == 200, got[:300]
+
+
+def test_oversized_requests_get_413(server):
+    bucket, d = public_distribution(server)
+    host = d["DomainName"]
+    long_url = viewer(server.edge, host, "/obj.txt?q=" + "a" * 9000)
+    assert long_url.status == 413, long_url
+    big_headers = {f"X-Pad-{i}": "b" * 900 for i in range(25)}
+    assert viewer(server.edge, host, "/obj.txt", headers=big_headers).status == 413
+    # Within the limits it is served.
+    assert viewer(server.edge, host, "/obj.txt?q=" + "a" * 100, headers={"X-Pad": "b" * 900}).status == 200

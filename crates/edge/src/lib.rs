@@ -20,6 +20,7 @@ mod metrics;
 mod origin;
 mod policy;
 pub mod query;
+pub mod request;
 mod respond;
 mod signed;
 mod state;

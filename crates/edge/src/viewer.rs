@@ -107,13 +107,15 @@ impl Edge {
     pub async fn serve(self: &Arc<Self>, req: Request<Incoming>, conn: &Conn) -> Response<OutBody> {
         let started = Instant::now();
         let id = self.ids.next();
-        let host = req
-            .headers()
-            .get(HOST)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-            .or_else(|| req.uri().authority().map(|a| a.to_string()))
-            .unwrap_or_default();
+        // The one host the request is for; a request that names none, several or a malformed one is answered
+        // 400 below (after the access log entry is begun, with what it sent).
+        let host_checked = crate::request::viewer_host(req.uri(), req.headers());
+        let host = host_checked.clone().unwrap_or_else(|_| {
+            req.headers()
+                .get(HOST)
+                .map(|v| crate::log::escape(v.as_bytes()))
+                .unwrap_or_default()
+        });
         // Only what the access log needs is copied, and only when it is on.
         let mut entry = self.log.enabled().then(|| {
             let mut entry = Entry {
@@ -144,7 +146,25 @@ impl Edge {
             }
             entry
         });
-        let outcome = self.route(req, conn, &id, &host).await;
+        let scheme = if conn.tls.is_some() { "https" } else { "http" };
+        let outcome = if crate::request::too_large(scheme, &host, req.uri(), req.headers()) {
+            // CloudFront's answer to a request beyond its limits: 413, then the connection is closed.
+            let mut o = self.refuse(
+                None,
+                413,
+                "Request Entity Too Large.",
+                "The request's URL or headers are longer than CloudFront accepts.",
+                &id,
+            );
+            o.response
+                .headers_mut()
+                .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+            o
+        } else if let Err(e) = host_checked {
+            self.refuse(None, 400, "Bad request.", &format!("{e}."), &id)
+        } else {
+            self.route(req, conn, &id, &host).await
+        };
         let response = outcome.response;
         let bytes = response
             .headers()
