@@ -882,3 +882,38 @@ def test_oversized_requests_get_413(server):
     assert viewer(server.edge, host, "/obj.txt", headers=big_headers).status == 413
     # Within the limits it is served.
     assert viewer(server.edge, host, "/obj.txt?q=" + "a" * 100, headers={"X-Pad": "b" * 900}).status == 200
+
+
+def test_a_tls_connection_for_one_account_cannot_reach_another_accounts_distribution(server):
+    import json as _json
+
+    created = _json.loads(server.coffer("account", "create", "--name", unique("front"),
+                                        "--data-dir", str(server.data_dir), "--json").stdout)
+    other = (created["access_key_id"], created["secret_access_key"])
+
+    class Other:
+        """The second account, with the helpers' interface."""
+        edge = server.edge
+
+        def client(self, service, **kw):
+            return server.client(service, access_key=other[0], secret=other[1], **kw)
+
+        def aws(self, *args, **kw):
+            return server.aws(*args, creds=other, **kw)
+
+    bucket_a, mine = public_distribution(server, body=b"account A")
+    bucket_b, theirs = public_distribution(Other(), body=b"account B")
+    # SNI names account A's distribution, Host names account B's: domain fronting, refused with 421.
+    status, got = raw_request(
+        server.edge["https"],
+        f"GET /obj.txt HTTP/1.1\r\nHost: {theirs['DomainName']}\r\nConnection: close\r\n\r\n".encode(),
+        tls_sni=mine["DomainName"],
+    )
+    assert status == 421 and b"account B" not in got, got[:300]
+    # Same account, or SNI and Host for one distribution: served.
+    status, got = raw_request(
+        server.edge["https"],
+        f"GET /obj.txt HTTP/1.1\r\nHost: {mine['DomainName']}\r\nConnection: close\r\n\r\n".encode(),
+        tls_sni=mine["DomainName"],
+    )
+    assert status == 200 and got.endswith(b"account A"), got[:300]

@@ -271,7 +271,11 @@ async fn accept_loop(
             let _slot = slot;
             match tls {
                 None => {
-                    let conn = viewer::Conn { peer, tls: None };
+                    let conn = viewer::Conn {
+                        peer,
+                        tls: None,
+                        sni: None,
+                    };
                     serve_connection(tcp, conn, edge, limits).await;
                 }
                 Some(acceptor) => {
@@ -292,6 +296,7 @@ async fn accept_loop(
                     let conn = viewer::Conn {
                         peer,
                         tls: Some(tls::describe(stream.get_ref().1)),
+                        sni: stream.get_ref().1.server_name().map(str::to_owned),
                     };
                     serve_connection(stream, conn, edge, limits).await;
                 }

@@ -45,6 +45,8 @@ pub struct Conn {
     pub peer: SocketAddr,
     /// Protocol and cipher suite, for HTTPS.
     pub tls: Option<(String, String)>,
+    /// The TLS server name the viewer asked for, for HTTPS.
+    pub sni: Option<String>,
 }
 
 /// The edge node's shared state.
@@ -266,6 +268,22 @@ impl Edge {
             );
         };
         let d = &dist.d;
+        // Domain fronting: a TLS connection made for one account's distribution (its SNI) may not carry
+        // requests for another account's (CloudFront answers 421).
+        if let Some(sni) = &conn.sni {
+            if snapshot
+                .for_host(sni)
+                .is_some_and(|s| s.d.account != d.account)
+            {
+                return self.refuse(
+                    None,
+                    421,
+                    "Misdirected request.",
+                    "The TLS server name and the Host header name distributions of different accounts.",
+                    id,
+                );
+            }
+        }
         if !d.config.enabled {
             return self.refuse(
                 Some(d),
