@@ -378,6 +378,21 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_input_normalizes_or_is_refused_and_normal_forms_are_fixed_points(raw in "(/|%|[0-9a-fA-F]|\\.|a|\\\\|\\?|é| ){0,40}") {
+            if let Ok(p) = normalize_path(&raw) {
+                let s = p.as_str();
+                proptest::prop_assert!(s.starts_with('/'));
+                proptest::prop_assert!(!s.contains("//"));
+                proptest::prop_assert!(!s.split('/').any(|seg| seg == "." || seg == ".."));
+                proptest::prop_assert_eq!(normalize_path(&p.origin_path()).unwrap(), p.clone());
+                proptest::prop_assert_eq!(normalize_path(&p.url_path()).unwrap(), p.clone());
+            }
+            let _ = normalize_invalidation_path(&raw);
+        }
+    }
+
     #[test]
     fn invalidation_paths() {
         let p = |s: &str| normalize_path(s).unwrap();

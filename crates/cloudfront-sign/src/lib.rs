@@ -33,6 +33,6 @@ mod verify;
 pub use error::{KeyError, SignError};
 pub use extract::{extract, Credentials, Extracted, Source};
 pub use keys::{HashAlgorithm, KeyAlgorithm, PrivateKey, PublicKey};
-pub use policy::{canned_policy, CustomPolicy};
+pub use policy::{canned_policy, CustomPolicy, Policy};
 pub use sign::{sign_canned, sign_custom, signed_cookies_canned, signed_cookies_custom};
 pub use verify::{verify, viewer_url, Request};

@@ -142,9 +142,10 @@ struct SourceIp {
     source_ip: String,
 }
 
-/// A custom policy read from a viewer's request, ready to evaluate.
+/// A custom policy read from a viewer's request, ready to evaluate. [`Policy::parse`] is pure and refuses
+/// anything it does not understand, so it is also the entry point for fuzzing policy parsing.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Policy {
+pub struct Policy {
     resource: Option<String>,
     date_less_than: i64,
     date_greater_than: Option<i64>,
@@ -154,7 +155,7 @@ pub(crate) struct Policy {
 impl Policy {
     /// Reads the policy JSON exactly as decoded from `Policy`. Whitespace is allowed (the
     /// CloudFront guide's own examples have it); the signature covers the bytes regardless.
-    pub(crate) fn parse(json: &[u8]) -> Result<Self, SignError> {
+    pub fn parse(json: &[u8]) -> Result<Self, SignError> {
         let doc: Document =
             serde_json::from_slice(json).map_err(|_| SignError::MalformedPolicy("invalid JSON"))?;
         let [statement] = <[Statement; 1]>::try_from(doc.statement)
@@ -183,12 +184,7 @@ impl Policy {
     }
 
     /// Checks the request against every condition: time window, then source address, then URL.
-    pub(crate) fn check(
-        &self,
-        url: &str,
-        client_ip: Option<IpAddr>,
-        now: i64,
-    ) -> Result<(), SignError> {
+    pub fn check(&self, url: &str, client_ip: Option<IpAddr>, now: i64) -> Result<(), SignError> {
         if now >= self.date_less_than {
             return Err(SignError::Expired {
                 expires: self.date_less_than,

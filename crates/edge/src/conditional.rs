@@ -197,6 +197,22 @@ mod tests {
         evaluate(&h(pairs), Some("\"e1\""), Some(LM), 10)
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_range_is_in_bounds_or_refused(spec in "(bytes=)?[-0-9, ]{0,24}", len in 0u64..40) {
+            if let Ok(Some((a, b))) = byte_range(Some(&spec), len) {
+                proptest::prop_assert!(a <= b && b < len);
+            }
+            let mut m = HeaderMap::new();
+            if let Ok(v) = spec.parse() {
+                m.insert(http::header::RANGE, v);
+            }
+            if let Decision::Partial { start, end } = evaluate(&m, Some("\"e\""), None, len) {
+                proptest::prop_assert!(start <= end && end < len);
+            }
+        }
+    }
+
     #[test]
     fn ranges() {
         assert_eq!(byte_range(Some("bytes=0-4"), 10), Ok(Some((0, 4))));
