@@ -465,7 +465,7 @@ def edge_ready(server):
                what="the edge to load its state")
 
 
-SHORT_TIMEOUTS = "[edge]\nheader_read_timeout_secs = 1\ntls_handshake_timeout_secs = 1\nidle_timeout_secs = 2\n"
+SHORT_TIMEOUTS = "[edge]\nheader_timeout_ms = 500\ntls_handshake_timeout_ms = 500\nidle_timeout_ms = 1000\n"
 
 
 def test_slow_clients_are_disconnected(fresh_server):
@@ -495,7 +495,7 @@ def test_slow_clients_are_disconnected(fresh_server):
 def test_connections_beyond_the_cap_are_refused_while_existing_ones_keep_working(fresh_server):
     import socket
 
-    server = fresh_server(config_text="[edge]\nmax_connections = 3\nidle_timeout_secs = 60\n")
+    server = fresh_server(config_text="[edge]\nmax_connections = 3\nidle_timeout_ms = 60000\n")
     edge_ready(server)
     host, port = server.edge["http"]
     request = b"GET /x HTTP/1.1\r\nHost: unknown.cloudfront.localhost\r\n\r\n"

@@ -92,12 +92,12 @@ pub struct EdgeFileConfig {
     /// Internal networks (CIDR) custom origins may reach, e.g. `["127.0.0.0/8"]` for an origin on this host.
     /// Default none: only public addresses. The deployment's own listeners stay refused.
     pub origin_allow_networks: Option<Vec<String>>,
-    /// Seconds a viewer has to send a request's headers (default 10).
-    pub header_read_timeout_secs: Option<u64>,
-    /// Seconds a viewer has to complete the TLS handshake (default 10).
-    pub tls_handshake_timeout_secs: Option<u64>,
-    /// Seconds an idle keep-alive connection (or an unread response) is kept (default 60).
-    pub idle_timeout_secs: Option<u64>,
+    /// Milliseconds a viewer has to send a request's head (default 10000).
+    pub header_timeout_ms: Option<u64>,
+    /// Milliseconds a viewer has to complete the TLS handshake (default 10000).
+    pub tls_handshake_timeout_ms: Option<u64>,
+    /// Milliseconds an idle keep-alive connection (or an unread response) is kept (default 60000).
+    pub idle_timeout_ms: Option<u64>,
     /// Open viewer connections over both listeners; more are closed at once (default 4096).
     pub max_connections: Option<usize>,
     /// Extra CA certificates (PEM) an alternate domain name's certificate may chain to, besides the system's.
@@ -368,27 +368,27 @@ fn api_limits(file: &ApiFileConfig) -> anyhow::Result<api::server::Limits> {
 /// `[edge]`'s listener limits over the defaults; zero is refused (it would disable the edge).
 fn edge_limits(e: &EdgeFileConfig) -> anyhow::Result<edge::ListenerLimits> {
     let mut limits = edge::ListenerLimits::default();
-    let secs = |v: Option<u64>, name: &str, into: &mut Duration| -> anyhow::Result<()> {
+    let ms = |v: Option<u64>, name: &str, into: &mut Duration| -> anyhow::Result<()> {
         match v {
             Some(0) => bail!("edge.{name} must be at least 1"),
-            Some(n) => *into = Duration::from_secs(n),
+            Some(n) => *into = Duration::from_millis(n),
             None => {}
         }
         Ok(())
     };
-    secs(
-        e.header_read_timeout_secs,
-        "header_read_timeout_secs",
+    ms(
+        e.header_timeout_ms,
+        "header_timeout_ms",
         &mut limits.header_read_timeout,
     )?;
-    secs(
-        e.tls_handshake_timeout_secs,
-        "tls_handshake_timeout_secs",
+    ms(
+        e.tls_handshake_timeout_ms,
+        "tls_handshake_timeout_ms",
         &mut limits.tls_handshake_timeout,
     )?;
-    secs(
-        e.idle_timeout_secs,
-        "idle_timeout_secs",
+    ms(
+        e.idle_timeout_ms,
+        "idle_timeout_ms",
         &mut limits.idle_timeout,
     )?;
     match e.max_connections {
@@ -523,7 +523,7 @@ mod tests {
     #[test]
     fn edge_security_keys() {
         let file: FileConfig = toml::from_str(
-            "[edge]\norigin_allow_networks = [\"127.0.0.0/8\", \"::1\"]\nheader_read_timeout_secs = 3\nmax_connections = 7\n",
+            "[edge]\norigin_allow_networks = [\"127.0.0.0/8\", \"::1\"]\nheader_timeout_ms = 3000\nmax_connections = 7\n",
         )
         .unwrap();
         let c = ServeConfig::resolve(file, Overrides::default()).unwrap();
@@ -533,7 +533,7 @@ mod tests {
         assert_eq!(c.edge_limits.max_connections, 7);
         for bad in [
             "[edge]\norigin_allow_networks = [\"nope\"]",
-            "[edge]\nidle_timeout_secs = 0",
+            "[edge]\nidle_timeout_ms = 0",
             "[edge]\nmax_connections = 0",
         ] {
             let file: FileConfig = toml::from_str(bad).unwrap();

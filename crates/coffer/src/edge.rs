@@ -156,15 +156,15 @@ pub struct EdgeArgs {
     /// An internal network (CIDR) custom origins may reach, e.g. 127.0.0.0/8; repeatable. Default: none.
     #[arg(long = "origin-allow-network")]
     origin_allow_networks: Vec<String>,
-    /// Seconds a viewer has to send a request's headers.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
-    header_read_timeout_secs: u64,
-    /// Seconds a viewer has to complete the TLS handshake.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
-    tls_handshake_timeout_secs: u64,
-    /// Seconds an idle keep-alive connection (or an unread response) is kept.
-    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
-    idle_timeout_secs: u64,
+    /// Milliseconds a viewer has to send a request's head.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout_ms: u64,
+    /// Milliseconds a viewer has to complete the TLS handshake.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    tls_handshake_timeout_ms: u64,
+    /// Milliseconds an idle keep-alive connection (or an unread response) is kept.
+    #[arg(long, default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout_ms: u64,
     /// Open viewer connections over both listeners; more are closed at once.
     #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..))]
     max_connections: u64,
@@ -236,9 +236,9 @@ pub fn run(args: EdgeArgs) -> anyhow::Result<ExitCode> {
         edge::parse_networks(&args.origin_allow_networks).context("--origin-allow-network")?;
     config.own_listeners.extend(args.metrics);
     config.limits = edge::ListenerLimits {
-        header_read_timeout: Duration::from_secs(args.header_read_timeout_secs),
-        tls_handshake_timeout: Duration::from_secs(args.tls_handshake_timeout_secs),
-        idle_timeout: Duration::from_secs(args.idle_timeout_secs),
+        header_read_timeout: Duration::from_millis(args.header_timeout_ms),
+        tls_handshake_timeout: Duration::from_millis(args.tls_handshake_timeout_ms),
+        idle_timeout: Duration::from_millis(args.idle_timeout_ms),
         max_connections: args.max_connections as usize,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -24,8 +24,8 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Instant;
 
-/// The limits of the edge's viewer listeners (`[edge] header_read_timeout_secs`, `tls_handshake_timeout_secs`,
-/// `idle_timeout_secs`, `max_connections`).
+/// The limits of the edge's viewer listeners (`[edge] header_timeout_ms`, `tls_handshake_timeout_ms`,
+/// `idle_timeout_ms`, `max_connections`).
 #[derive(Debug, Clone)]
 pub struct ListenerLimits {
     pub header_read_timeout: Duration,
