@@ -917,3 +917,58 @@ def test_a_tls_connection_for_one_account_cannot_reach_another_accounts_distribu
         tls_sni=mine["DomainName"],
     )
     assert status == 200 and got.endswith(b"account A"), got[:300]
+
+
+def test_the_edges_address_never_satisfies_a_source_ip_condition(server):
+    """The review's bypass: the edge reached S3 from an internal address, so a bucket open only to that network
+    (`aws:SourceIp`) was open to every viewer of a distribution. Fetches for a distribution are evaluated without
+    the edge's address, as AWS evaluates CloudFront's: without OAC as an anonymous caller, with OAC as the
+    service principal."""
+    s3 = server.client("s3")
+    cf = server.client("cloudfront")
+    bucket = unique("ipnet-")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="internal.txt", Body=b"for the office only", ContentType="text/plain")
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": False, "RestrictPublicBuckets": False})
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Sid": "OfficeNetwork", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{bucket}/*", "Condition": {"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}}}]}))
+    # A caller on that network reads it directly.
+    import urllib.request
+    with urllib.request.urlopen(f"{server.endpoint}/{bucket}/internal.txt", timeout=10) as r:
+        assert r.read() == b"for the office only"
+    # A distribution without OAC in front of it: its viewers are not on that network.
+    d = cf.create_distribution(DistributionConfig={
+        "CallerReference": unique("ref"),
+        "Comment": "no oac",
+        "Enabled": True,
+        "Origins": {"Quantity": 1, "Items": [s3_origin(bucket, "")]},
+        "DefaultCacheBehavior": behavior("s3origin", cache_policy=CACHING_DISABLED),
+    })["Distribution"]
+    deployed(server, d)
+    r = viewer(server.edge, d["DomainName"], "/internal.txt")
+    assert r.status == 403, r
+    # With OAC, a policy that keeps everyone outside the network out keeps the distribution's viewers out too.
+    oac = create_oac(server, unique("oac"))
+    d2 = cf.create_distribution(DistributionConfig={
+        "CallerReference": unique("ref"),
+        "Comment": "oac",
+        "Enabled": True,
+        "Origins": {"Quantity": 1, "Items": [s3_origin(bucket, oac)]},
+        "DefaultCacheBehavior": behavior("s3origin", cache_policy=CACHING_DISABLED),
+    })["Distribution"]
+    deployed(server, d2)
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "Distribution", "Effect": "Allow", "Principal": {"Service": "cloudfront.amazonaws.com"},
+         "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*",
+         "Condition": {"StringEquals": {"AWS:SourceArn": d2["ARN"]}}},
+        {"Sid": "OfficeOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+         "Resource": f"arn:aws:s3:::{bucket}/*", "Condition": {"NotIpAddress": {"aws:SourceIp": "127.0.0.0/8"}}}]}))
+    r = viewer(server.edge, d2["DomainName"], "/internal.txt")
+    assert r.status == 403, r
+    # And a public object behind a distribution without OAC is still served, as anonymous reads are.
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}]}))
+    r = viewer(server.edge, d["DomainName"], "/internal.txt")
+    assert r.status == 200 and r.body == b"for the office only", r

@@ -37,7 +37,11 @@ pub struct RequestContext {
     /// The signing name of the service the request is for (`s3`, `kms`, `iam`, `sts`…).
     pub service: String,
     pub caller: Caller,
-    pub source_ip: IpAddr,
+    /// The caller's address: `aws:SourceIp`. `None` for a request a service makes on behalf of one of its
+    /// resources (the edge for a distribution): AWS evaluates those with the service's own address, which no
+    /// network condition of a customer's policy matches, so the key is left out rather than let the edge's
+    /// (often internal) address satisfy an `IpAddress` allow or escape a `NotIpAddress` deny.
+    pub source_ip: Option<IpAddr>,
     pub secure_transport: bool,
     pub user_agent: String,
     pub time: OffsetDateTime,
@@ -71,7 +75,9 @@ impl RequestContext {
         if let Some(s) = &caller.session {
             c.insert("aws:TokenIssueTime", format_time(s.created));
         }
-        c.insert("aws:SourceIp", self.source_ip.to_string());
+        if let Some(ip) = self.source_ip {
+            c.insert("aws:SourceIp", ip.to_string());
+        }
         c.insert(
             "aws:SecureTransport",
             if self.secure_transport {

@@ -255,7 +255,7 @@ impl Dispatcher {
             region,
             service: service_name.clone(),
             caller,
-            source_ip: peer.addr.ip(),
+            source_ip: Some(peer.addr.ip()),
             secure_transport: peer.secure,
             user_agent: parts
                 .headers

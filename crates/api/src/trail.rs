@@ -103,7 +103,9 @@ pub fn event(event_source: &str, ctx: &RequestContext, record: &CallRecord) -> a
         aws_region: ctx.region.clone(),
         source_ip_address: match &ctx.via {
             Some(via) => via.service_principal.clone(),
-            None => ctx.source_ip.to_string(),
+            None => ctx
+                .source_ip
+                .map_or_else(|| "AWS Internal".to_owned(), |ip| ip.to_string()),
         },
         user_agent: ctx.user_agent.clone(),
         error_code,

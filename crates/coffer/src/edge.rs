@@ -68,7 +68,9 @@ pub async fn ensure_identity(
 
 /// S3's view of the edge: a request signed by the edge identity that names a distribution (in the signed
 /// [`edge::DISTRIBUTION_HEADER`]) is evaluated as `cloudfront.amazonaws.com` with that distribution's ARN and
-/// account as `aws:SourceArn` and `aws:SourceAccount`. A distribution that does not exist is refused.
+/// account as `aws:SourceArn` and `aws:SourceAccount` — or, marked `anonymous` in [`edge::CALLER_HEADER`] (a
+/// distribution without OAC), as an anonymous caller. Either way `aws:SourceIp` is absent: the edge's address
+/// is not the caller's. A distribution that does not exist is refused.
 pub struct OacResolver {
     pub identity: EdgeIdentity,
     pub cloudfront: cloudfront::CloudFront,
@@ -102,6 +104,20 @@ impl s3_api::ServicePrincipalResolver for OacResolver {
             .cloudfront
             .distribution(&arn.account, id)
             .map_err(|_| denied())?;
+        match headers.get(edge::CALLER_HEADER).map(|v| v.as_bytes()) {
+            None => {}
+            // A fetch for a distribution without OAC: an anonymous viewer's request, as S3 sees CloudFront's
+            // unsigned fetches (and, being a service's, without the edge's address as aws:SourceIp).
+            Some(b"anonymous") => {
+                return Ok(Some(s3_api::SubstitutedCaller {
+                    caller: Caller::anonymous(),
+                    source_arn: None,
+                    source_account: None,
+                    via: None,
+                }))
+            }
+            Some(_) => return Err(denied()),
+        }
         Ok(Some(s3_api::SubstitutedCaller {
             caller: Caller::service("cloudfront.amazonaws.com"),
             source_arn: Some(d.arn.clone()),

@@ -40,7 +40,7 @@ pub use cache::CacheConfig;
 pub use conn::ListenerLimits;
 pub use ipnet::IpNet;
 pub use metrics::Metrics;
-pub use origin::DISTRIBUTION_HEADER;
+pub use origin::{CALLER_HEADER, DISTRIBUTION_HEADER};
 
 /// Errors of streaming bodies.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -35,6 +35,12 @@ const ORIGIN_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// it only when the signature covers it.
 pub const DISTRIBUTION_HEADER: &str = "x-amz-coffer-distribution-arn";
 
+/// The header by which the edge says a fetch for a distribution without Origin Access Control is an anonymous
+/// viewer's (value `anonymous`). Signed with the distribution header, so S3 evaluates the request as an
+/// anonymous caller — as S3 sees CloudFront's unsigned fetches — without taking the edge's own address for
+/// the caller's.
+pub const CALLER_HEADER: &str = "x-amz-coffer-caller";
+
 /// The body type of requests the edge sends.
 pub type OutBody = BoxBody<Bytes, BoxError>;
 
@@ -54,10 +60,17 @@ pub enum OriginError {
 /// How an origin request is authenticated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Signing {
-    /// Sent as it is (no OAC, an OAC that never signs, custom origins).
+    /// Sent as it is (custom origins).
     None,
     /// Signed by the edge for this distribution ARN.
     Oac {
+        distribution_arn: String,
+        region: String,
+    },
+    /// An S3 origin without OAC (or with an OAC that never signs): signed by the edge for this distribution and
+    /// marked anonymous ([`CALLER_HEADER`]), so S3 evaluates it as an anonymous viewer's request. Unsigned, it
+    /// would be indistinguishable from an anonymous request from the edge's own (often internal) address.
+    Anonymous {
         distribution_arn: String,
         region: String,
     },
@@ -211,7 +224,10 @@ impl OriginClient {
                         region: region.unwrap_or(&self.region).to_owned(),
                     }
                 } else {
-                    Signing::None
+                    Signing::Anonymous {
+                        distribution_arn: d.arn.clone(),
+                        region: region.unwrap_or(&self.region).to_owned(),
+                    }
                 },
                 custom_headers,
                 read_timeout,
@@ -283,17 +299,32 @@ impl OriginClient {
             .body(())
             .map_err(|e| OriginError::Signing(e.to_string()))?
             .into_parts();
-        if let Signing::Oac {
-            distribution_arn,
-            region,
-        } = &target.signing
-        {
+        let signed_for = match &target.signing {
+            Signing::None => None,
+            Signing::Oac {
+                distribution_arn,
+                region,
+            } => Some((distribution_arn, region, false)),
+            Signing::Anonymous {
+                distribution_arn,
+                region,
+            } => Some((distribution_arn, region, true)),
+        };
+        // Only the edge says who a fetch is for; nothing a viewer sent may.
+        parts.headers.remove(CALLER_HEADER);
+        if let Some((distribution_arn, region, anonymous)) = signed_for {
             parts.headers.remove(AUTHORIZATION);
             parts.headers.insert(
                 HeaderName::from_static(DISTRIBUTION_HEADER),
                 HeaderValue::from_str(distribution_arn)
                     .map_err(|e| OriginError::Signing(e.to_string()))?,
             );
+            if anonymous {
+                parts.headers.insert(
+                    HeaderName::from_static(CALLER_HEADER),
+                    HeaderValue::from_static("anonymous"),
+                );
+            }
             self.sign(&mut parts, region, "s3", payload_hash)?;
         }
         let req = Request::from_parts(parts, body);

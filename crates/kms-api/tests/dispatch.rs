@@ -280,7 +280,7 @@ impl Env {
             region: "us-east-1".into(),
             service: "s3".into(),
             caller,
-            source_ip: "127.0.0.1".parse().unwrap(),
+            source_ip: Some("127.0.0.1".parse().unwrap()),
             secure_transport: false,
             user_agent: "test".into(),
             time: OffsetDateTime::now_utc(),

@@ -157,7 +157,8 @@ impl KeyManager {
 
     /// Whether SSE-C may travel over this request's connection.
     fn check_transport(&self, ctx: &RequestContext) -> Result<(), ApiError> {
-        let loopback = self.inner.config.sse_c_over_loopback_http && ctx.source_ip.is_loopback();
+        let loopback = self.inner.config.sse_c_over_loopback_http
+            && ctx.source_ip.is_some_and(|ip| ip.is_loopback());
         if ctx.secure_transport || loopback {
             Ok(())
         } else {

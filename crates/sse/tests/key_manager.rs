@@ -145,7 +145,7 @@ impl Env {
             region: REGION.into(),
             service: "s3".into(),
             caller,
-            source_ip: "127.0.0.1".parse().unwrap(),
+            source_ip: Some("127.0.0.1".parse().unwrap()),
             secure_transport: false,
             user_agent: "test".into(),
             time: OffsetDateTime::now_utc(),
@@ -600,7 +600,7 @@ async fn invalid_and_conflicting_headers() {
 
     // SSE-C over plain HTTP: refused unless the peer is on loopback; fine over TLS from anywhere.
     let mut remote = alice.clone();
-    remote.source_ip = "192.0.2.7".parse().unwrap();
+    remote.source_ip = Some("192.0.2.7".parse().unwrap());
     assert!(assert_err(
         env.put(&remote, &obj, &customer(&[1; 32])).await,
         400,

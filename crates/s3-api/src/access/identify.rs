@@ -132,7 +132,7 @@ pub(crate) fn settle(
         region: who.region.unwrap_or_else(|| arrival.default_region.clone()),
         service: "s3".into(),
         caller: who.caller,
-        source_ip: arrival.peer.addr.ip(),
+        source_ip: Some(arrival.peer.addr.ip()),
         secure_transport: arrival.peer.secure,
         user_agent,
         time: arrival.time,
@@ -143,6 +143,8 @@ pub(crate) fn settle(
         source_account: None,
     };
     if let Some(sub) = substituted {
+        // A service acting for one of its resources: its connection's address is not the caller's.
+        ctx.source_ip = None;
         ctx.caller = sub.caller;
         ctx.source_arn = sub.source_arn;
         ctx.source_account = sub.source_account;
