@@ -159,8 +159,74 @@ def s3_request():
         write("s3_request", str(i), bytes([mode]) + text.encode())
 
 
+NS = "http://cloudfront.amazonaws.com/doc/2020-05-31/"
+
+
+def path():
+    for i, p in enumerate(["/", "/private/secret.txt", "/%70rivate/a", "/a/../b/./c", "//x//y/", "/%2e%2e/x", "/a%2Fb",
+                           "/%zz", "/\\x", "/%5C", "/%2570", "/caf%C3%A9", "/%C3", "/a?b", "/" + "x" * 100]):
+        write("path", str(i), p)
+
+
+def edge_conditional():
+    cases = [
+        '10\n"e1"\nSun, 06 Nov 1994 08:49:37 GMT\n"e1"\n\n\n\n\nbytes=2-4',
+        '10\n"e1"\nSun, 06 Nov 1994 08:49:37 GMT\n\n"x", W/"e1"\n\n\n\n',
+        '10\n"e1"\nSun, 06 Nov 1994 08:49:37 GMT\n\n\nSun, 06 Nov 1994 08:49:37 GMT\n\n"e1"\nbytes=-3',
+        '0\n\n\n\n\n\n\n\nbytes=0-',
+        '18446744073709551615\n"e"\n\n*\n\n\nMon, 07 Nov 1994 08:49:37 GMT\n"e"\nbytes=18446744073709551614-',
+    ]
+    for i, c in enumerate(cases):
+        write("edge_conditional", str(i), c)
+
+
+def edge_request():
+    cases = [
+        "a=1&b=%20&versionId=3\nGET /x HTTP/1.1\nhost: d1.cloudfront.localhost\n\n",
+        "origin.example.com\nGET http://a.example/x HTTP/1.1\nhost: b.example\n\n",
+        "0177.0.0.1\nGET /x HTTP/1.1\nhost: d1.cloudfront.localhost:8443\nhost: other\n\n",
+        "[::ffff:127.0.0.1]\nGET /x HTTP/1.1\n\n",
+        "2130706433\nGET / HTTP/1.1\nhost: " + "h" * 300 + "\n\n",
+    ]
+    for i, c in enumerate(cases):
+        write("edge_request", str(i), c)
+
+
+def cloudfront_xml():
+    dist = (f'<DistributionConfig xmlns="{NS}"><CallerReference>r</CallerReference><Origins><Quantity>1</Quantity><Items>'
+            "<Origin><Id>s3</Id><DomainName>photos.s3.us-east-1.amazonaws.com</DomainName><OriginPath>/public</OriginPath>"
+            "<S3OriginConfig><OriginAccessIdentity></OriginAccessIdentity></S3OriginConfig><OriginAccessControlId>E1"
+            "</OriginAccessControlId></Origin></Items></Origins><DefaultCacheBehavior><TargetOriginId>s3</TargetOriginId>"
+            "<ViewerProtocolPolicy>redirect-to-https</ViewerProtocolPolicy><CachePolicyId>658327ea-f89d-4fab-a63d-7e88639e58f6"
+            "</CachePolicyId></DefaultCacheBehavior><CacheBehaviors><Quantity>1</Quantity><Items><CacheBehavior><PathPattern>"
+            "/api/*</PathPattern><TargetOriginId>s3</TargetOriginId><ViewerProtocolPolicy>https-only</ViewerProtocolPolicy>"
+            "<TrustedKeyGroups><Enabled>true</Enabled><Quantity>1</Quantity><Items><KeyGroup>k</KeyGroup></Items></TrustedKeyGroups>"
+            "</CacheBehavior></Items></CacheBehaviors><Aliases><Quantity>1</Quantity><Items><CNAME>files.example.com</CNAME>"
+            "</Items></Aliases><DefaultRootObject>index.html</DefaultRootObject><Comment>c &amp; d</Comment>"
+            "<Enabled>true</Enabled></DistributionConfig>")
+    policy = (f'<CachePolicyConfig xmlns="{NS}"><Name>p</Name><DefaultTTL>60</DefaultTTL><MaxTTL>600</MaxTTL><MinTTL>0</MinTTL>'
+              "<ParametersInCacheKeyAndForwardedToOrigin><EnableAcceptEncodingGzip>true</EnableAcceptEncodingGzip>"
+              "<HeadersConfig><HeaderBehavior>whitelist</HeaderBehavior><Headers><Quantity>1</Quantity><Items><Name>Origin"
+              "</Name></Items></Headers></HeadersConfig><CookiesConfig><CookieBehavior>none</CookieBehavior></CookiesConfig>"
+              "<QueryStringsConfig><QueryStringBehavior>all</QueryStringBehavior></QueryStringsConfig>"
+              "</ParametersInCacheKeyAndForwardedToOrigin></CachePolicyConfig>")
+    write("cloudfront_xml", "distribution", dist)
+    write("cloudfront_xml", "cache-policy", policy)
+    write("cloudfront_xml", "nested", "<DistributionConfig>" + "<a>" * 500 + "</a>" * 500 + "</DistributionConfig>")
+
+
+def cloudfront_signed():
+    pol = '{"Statement":[{"Resource":"https://d.example/*","Condition":{"DateLessThan":{"AWS:EpochTime":1900000000},' \
+          '"DateGreaterThan":{"AWS:EpochTime":1},"IpAddress":{"AWS:SourceIp":"192.0.2.0/24"}}}]}'
+    write("cloudfront_signed", "policy", pol)
+    write("cloudfront_signed", "canned", "Expires=1900000000&Signature=abc~&Key-Pair-Id=K1&x=1\n")
+    write("cloudfront_signed", "custom", "Policy=eyJTdGF0ZW1lbnQiOltdfQ__&Signature=a-b&Key-Pair-Id=K2\n")
+    write("cloudfront_signed", "cookies", "\nCloudFront-Policy=eyJ9; CloudFront-Signature=x; CloudFront-Key-Pair-Id=K")
+
+
 if __name__ == "__main__":
-    for f in [sigv4_request, sigv4_chunked, policy, envelope, kms_ciphertext, s3_xml, post_policy, s3_request]:
+    for f in [sigv4_request, sigv4_chunked, policy, envelope, kms_ciphertext, s3_xml, post_policy, s3_request, path,
+              edge_conditional, edge_request, cloudfront_xml, cloudfront_signed]:
         f()
     for d in sorted(CORPUS.iterdir()):
         print(f"{d.name}: {len(list(d.iterdir()))} inputs")

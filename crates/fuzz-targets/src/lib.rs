@@ -7,9 +7,11 @@
 
 use std::collections::BTreeMap;
 
+mod edge;
 mod http_input;
 mod s3;
 
+pub use edge::{cloudfront_signed, cloudfront_xml, edge_conditional, edge_request, path};
 pub use http_input::request_from_bytes;
 pub use s3::s3_request;
 
@@ -26,6 +28,11 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("s3_xml", s3_xml),
     ("post_policy", post_policy),
     ("s3_request", s3_request),
+    ("path", path),
+    ("edge_conditional", edge_conditional),
+    ("edge_request", edge_request),
+    ("cloudfront_xml", cloudfront_xml),
+    ("cloudfront_signed", cloudfront_signed),
 ];
 
 /// The secret every fuzzed signature is checked against.
