@@ -972,3 +972,40 @@ def test_the_edges_address_never_satisfies_a_source_ip_condition(server):
         "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}]}))
     r = viewer(server.edge, d["DomainName"], "/internal.txt")
     assert r.status == 200 and r.body == b"for the office only", r
+
+
+def test_the_standalone_edges_metrics_listener_bounds_its_connections(server, tmp_path):
+    """`coffer edge --metrics` had no time limit: a client that sent half a request held the connection forever."""
+    import socket
+    import subprocess
+
+    from conftest import BIN
+
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    log = open(tmp_path / "edge-metrics.log", "wb")
+    proc = subprocess.Popen(
+        [BIN, "edge", "--api", server.endpoint, "--credentials", str(server.data_dir / "edge-credentials"),
+         "--http", "127.0.0.1:0", "--https", "off", "--dir", str(tmp_path / "edge-m"),
+         "--metrics", f"127.0.0.1:{port}"],
+        stdout=log, stderr=log,
+    )
+    try:
+        def scraped():
+            assert proc.poll() is None, (tmp_path / "edge-metrics.log").read_text()
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+                    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+                    return s.recv(64)
+            except OSError:
+                return None
+        assert wait_until(scraped, what="the metrics listener").startswith(b"HTTP/1.1 200")
+        slow = socket.create_connection(("127.0.0.1", port), timeout=30)
+        slow.sendall(b"GET /metr")
+        assert closed_by_peer(slow, limit=20.0) is not None, "a half-sent request was never cut off"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()

@@ -300,6 +300,14 @@ pub fn write_endpoints(dir: &Path, running: &edge::RunningEdge) -> anyhow::Resul
     state::write_private(&dir.join("edge-endpoints"), text.as_bytes())
 }
 
+/// Connections the metrics listener serves at once; one request each, done within [`METRICS_CONNECTION_TIME`].
+const METRICS_CONNECTIONS: usize = 64;
+/// How long one metrics connection may last, start to end: bounds a slow request head, a scraper that stops
+/// reading and everything between.
+const METRICS_CONNECTION_TIME: Duration = Duration::from_secs(10);
+
+/// `coffer edge --metrics`: `/metrics` on its own listener, with a connection cap and a time limit on every
+/// connection, as every listener has.
 async fn serve_metrics(
     addr: std::net::SocketAddr,
     metrics: std::sync::Arc<edge::Metrics>,
@@ -307,9 +315,14 @@ async fn serve_metrics(
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding the metrics listener {addr}"))?;
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(METRICS_CONNECTIONS));
     Ok(tokio::spawn(async move {
         loop {
             let Ok((tcp, _)) = listener.accept().await else {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            };
+            let Ok(permit) = permits.clone().try_acquire_owned() else {
                 continue;
             };
             let metrics = metrics.clone();
@@ -331,9 +344,12 @@ async fn serve_metrics(
                             Ok::<_, std::convert::Infallible>(resp)
                         }
                     });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(tcp), service)
-                    .await;
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .keep_alive(false)
+                    .max_buf_size(16 * 1024)
+                    .serve_connection(hyper_util::rt::TokioIo::new(tcp), service);
+                let _ = tokio::time::timeout(METRICS_CONNECTION_TIME, conn).await;
+                drop(permit);
             });
         }
     }))
