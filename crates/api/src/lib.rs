@@ -21,7 +21,9 @@ pub use crate::core::Core;
 pub use authz::DenialStyle;
 pub use conn::BodyTimeout;
 pub use context::{format_time, AuthType, RequestContext, Via};
-pub use dispatch::{ApiBody, Arrival, BoxError, Dispatcher, Peer, RawService, MAX_BODY};
+pub use dispatch::{
+    ApiBody, Arrival, BoxError, Dispatcher, Peer, RawService, MAX_ANONYMOUS_BODY, MAX_BODY,
+};
 pub use error::{ApiError, AuthFailure, Protocol};
 pub use metrics::Metrics;
 pub use service::{Authorized, Call, Check, Plan, Reply, ResourcePolicy, Service};

@@ -288,8 +288,14 @@ impl Iam {
             )?)),
             None => None,
         };
-        // A role deleted after the session was issued leaves a session that still authenticates but whose
-        // identity policies are gone, as in AWS.
+        // A session is bound to its role's unique id, not its name: once the role is deleted, or replaced by a
+        // new role of the same name, the session's credentials are refused. (AWS keeps authenticating such a
+        // session with no identity permissions; refusing it outright also keeps it from reaching resource
+        // policies that name the role by ARN — which a new role of the same name would otherwise inherit.)
+        match self.role_record(&s.account, &s.role_name)? {
+            Some(role) if role.role_id == s.role_id => {}
+            _ => return Ok(None),
+        }
         Ok(Some(Credentials {
             secret,
             caller: Caller {

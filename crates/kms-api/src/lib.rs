@@ -210,8 +210,8 @@ impl Service for KmsService {
     ) -> Result<Reply, ApiError> {
         let operation = plan.operation;
         let Decoded { key_id, input } = plan.take_input()?;
-        if let Some(k) = &key_id {
-            self.usage.record(k, operation);
+        if key_id.is_some() {
+            self.usage.record(operation);
         }
         match input {
             Input::Keys(op) => keys::execute(self, call, op).await,

@@ -1,66 +1,52 @@
-//! Per-key, per-operation request counts — the KeyUsage / RequestCount metrics of the tutorials — rendered in
-//! Prometheus text format for `/metrics`. Counters are atomics behind a read-mostly map.
+//! KMS request counts by operation, rendered in Prometheus text format for `/metrics`.
 //!
-//! Only authorized requests on keys that exist are counted (the key id is the resolved key's, never the
-//! request's text), and the number of series is capped: keys are created by callers, and `/metrics` is read
-//! by anyone, so past [`MAX_SERIES`] further keys are counted under `key_id="other"`.
+//! Counted are authorized requests on keys that exist. They are deliberately not broken down by key: `/metrics`
+//! is read by anyone who reaches the endpoint, and accounts on one deployment are adversaries of each other —
+//! series named by key id would list every account's keys and show when each one is used. A key's own usage is
+//! its owner's to see, in the audit trail (`LookupEvents` by the key's ARN).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::RwLock;
 
-/// The most (key, operation) series kept; later ones are summed under [`OTHER`].
-pub(crate) const MAX_SERIES: usize = 10_000;
-/// The key label of requests past the series cap.
-const OTHER: &str = "other";
-
-/// Request counts by key id and operation.
+/// Request counts by operation.
 #[derive(Debug, Default)]
 pub(crate) struct Usage {
-    counts: RwLock<HashMap<(String, &'static str), AtomicU64>>,
+    counts: RwLock<BTreeMap<&'static str, AtomicU64>>,
 }
 
 impl Usage {
-    /// Counts one authorized request for `operation` on the key `key_id`.
-    pub fn record(&self, key_id: &str, operation: &'static str) {
+    /// Counts one authorized request for `operation` on an existing key.
+    pub fn record(&self, operation: &'static str) {
         {
             let counts = self.counts.read().expect("usage lock");
-            if let Some(c) = counts.get(&(key_id.to_owned(), operation)) {
+            if let Some(c) = counts.get(operation) {
                 c.fetch_add(1, Ordering::Relaxed);
                 return;
             }
         }
-        let mut counts = self.counts.write().expect("usage lock");
-        let key = if counts.len() < MAX_SERIES {
-            key_id
-        } else {
-            OTHER
-        };
-        counts
-            .entry((key.to_owned(), operation))
+        self.counts
+            .write()
+            .expect("usage lock")
+            .entry(operation)
             .or_default()
             .fetch_add(1, Ordering::Relaxed);
     }
 
-    /// `coffer_kms_requests_total{key_id="…",operation="…"} N`, sorted by key and operation.
+    /// `coffer_kms_requests_total{operation="…"} N`, sorted by operation.
     pub fn render(&self) -> String {
         let counts = self.counts.read().expect("usage lock");
-        let mut rows: Vec<_> = counts
-            .iter()
-            .map(|((k, op), n)| (k.as_str(), *op, n.load(Ordering::Relaxed)))
-            .collect();
-        rows.sort();
         let mut out = String::from(
-            "# HELP coffer_kms_requests_total KMS requests by key and operation.\n\
+            "# HELP coffer_kms_requests_total KMS requests on existing keys, by operation.\n\
              # TYPE coffer_kms_requests_total counter\n",
         );
-        for (key, op, n) in rows {
+        for (op, n) in counts.iter() {
             let _ = writeln!(
                 out,
-                "coffer_kms_requests_total{{key_id=\"{}\",operation=\"{}\"}} {n}",
-                api::metrics::escape_label(key),
-                api::metrics::escape_label(op)
+                "coffer_kms_requests_total{{operation=\"{}\"}} {}",
+                api::metrics::escape_label(op),
+                n.load(Ordering::Relaxed)
             );
         }
         out
@@ -72,33 +58,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counts_by_key_and_operation() {
+    fn counts_by_operation_and_names_no_key() {
         let u = Usage::default();
-        u.record("k2", "Decrypt");
-        u.record("k1", "Encrypt");
-        u.record("k2", "Decrypt");
+        u.record("Decrypt");
+        u.record("Encrypt");
+        u.record("Decrypt");
         let text = u.render();
-        assert!(text.contains("coffer_kms_requests_total{key_id=\"k2\",operation=\"Decrypt\"} 2\n"));
-        assert!(text.contains("coffer_kms_requests_total{key_id=\"k1\",operation=\"Encrypt\"} 1\n"));
-        assert!(text.find("k1").unwrap() < text.find("k2").unwrap());
-    }
-
-    #[test]
-    fn series_are_capped() {
-        let u = Usage::default();
-        for i in 0..MAX_SERIES + 50 {
-            u.record(&format!("key-{i}"), "Decrypt");
-        }
-        u.record("key-0", "Decrypt");
-        let text = u.render();
-        let series = text.lines().filter(|l| !l.starts_with('#')).count();
-        // One more than the cap: the `other` series, which the cap itself can't refuse.
-        assert_eq!(series, MAX_SERIES + 1);
-        assert!(
-            text.contains("coffer_kms_requests_total{key_id=\"other\",operation=\"Decrypt\"} 50\n")
-        );
-        assert!(
-            text.contains("coffer_kms_requests_total{key_id=\"key-0\",operation=\"Decrypt\"} 2\n")
-        );
+        assert!(text.contains("coffer_kms_requests_total{operation=\"Decrypt\"} 2\n"));
+        assert!(text.contains("coffer_kms_requests_total{operation=\"Encrypt\"} 1\n"));
+        assert!(!text.contains("key_id"));
     }
 }

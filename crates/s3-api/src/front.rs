@@ -20,6 +20,9 @@ use crate::ServicePrincipalResolver;
 /// with room to spare). s3s reads it whole once the caller is authenticated, before the operation's check.
 pub const MAX_XML_BODY: usize = 4 * 1024 * 1024;
 
+/// The largest XML request body an anonymous caller may send (the JSON and Query services' limit too).
+pub const MAX_ANONYMOUS_XML_BODY: usize = api::MAX_ANONYMOUS_BODY;
+
 /// The largest bucket policy, as AWS limits it.
 pub const MAX_BUCKET_POLICY: usize = 20 * 1024;
 
@@ -63,6 +66,8 @@ pub(crate) struct Shared {
     pub resolver: Arc<dyn ServicePrincipalResolver>,
     pub policies: PolicyCache,
     pub hosts: Hosts,
+    /// Checks SigV4 signatures the front must verify itself (before reading an XML body).
+    pub verifier: sigv4::Verifier,
     pub data_events: bool,
 }
 
@@ -94,6 +99,7 @@ impl S3Frontend {
             resolver: options.service_principals.clone(),
             policies: PolicyCache::default(),
             hosts: Hosts::new(&options.base_domains),
+            verifier: sigv4::Verifier::new(),
             data_events: options.data_events,
         });
         let mut builder = S3ServiceBuilder::new(Handler {
@@ -145,20 +151,33 @@ impl S3Frontend {
             Ok(c) => c,
             Err(err) => return error_response(&err, &request_id),
         };
-        let origin = parts.headers.get(http::header::ORIGIN).cloned();
-        let method = parts.method.clone();
-        let state = RequestState::new(arrival, claims, operation);
-        parts.extensions.insert(state.clone());
         let body = if takes_xml_body(&parts.method, operation) {
             // Read here, bounded, so an oversized document is S3's 400 (s3s reports a streamed body past its
-            // limit as a 500) and s3s parses what is already in memory.
-            match read_xml_body(body).await {
+            // limit as a 500) and s3s parses what is already in memory — but only once the signature is known
+            // good (an unknown key or a forged signature costs no body), and for anonymous callers only a
+            // small one.
+            let limit = match &claims {
+                Some(c) => {
+                    if let Err(err) =
+                        crate::auth::verify_head(&self.shared, &parts, c, arrival.time)
+                    {
+                        return error_response(&err, &request_id);
+                    }
+                    MAX_XML_BODY
+                }
+                None => MAX_ANONYMOUS_XML_BODY,
+            };
+            match read_xml_body(body, limit, claims.is_none(), declared_length(&parts)).await {
                 Ok(bytes) => s3s::Body::from(bytes),
                 Err(err) => return error_response(&err, &request_id),
             }
         } else {
             s3s::Body::http_body_unsync(body)
         };
+        let origin = parts.headers.get(http::header::ORIGIN).cloned();
+        let method = parts.method.clone();
+        let state = RequestState::new(arrival, claims, operation);
+        parts.extensions.insert(state.clone());
         let req = Request::from_parts(parts, body);
 
         let resp = match self.service.call(req).await {
@@ -279,9 +298,44 @@ impl RawService for S3Frontend {
 }
 
 /// An S3 error document as a response.
-/// An XML request body, whole, at most [`MAX_XML_BODY`] bytes.
-async fn read_xml_body(body: ApiBody) -> Result<bytes::Bytes, ApiError> {
-    let mut limited = http_body_util::Limited::new(body, MAX_XML_BODY);
+/// The request's `Content-Length`, if it declares one.
+fn declared_length(parts: &http::request::Parts) -> Option<u64> {
+    parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+/// The answer to a body past `limit`: S3's 400 for signed callers; anonymous callers, who may send only
+/// [`MAX_ANONYMOUS_XML_BODY`], get the 403 they would get for most of these operations anyway.
+fn too_big(limit: usize, anonymous: bool) -> ApiError {
+    if anonymous {
+        ApiError::new(
+            403,
+            "AccessDenied",
+            format!("Anonymous requests may carry at most {limit} bytes of XML."),
+        )
+    } else {
+        ApiError::bad_request(
+            "MaxMessageLengthExceeded",
+            format!("Your request was too big: at most {limit} bytes."),
+        )
+    }
+}
+
+/// An XML request body, whole, at most `limit` bytes; a declared length past it is refused before anything is
+/// read.
+async fn read_xml_body(
+    body: ApiBody,
+    limit: usize,
+    anonymous: bool,
+    declared: Option<u64>,
+) -> Result<bytes::Bytes, ApiError> {
+    if declared.is_some_and(|d| d > limit as u64) {
+        return Err(too_big(limit, anonymous));
+    }
+    let mut limited = http_body_util::Limited::new(body, limit);
     let mut out = bytes::BytesMut::new();
     while let Some(frame) = limited.frame().await {
         match frame {

@@ -29,5 +29,7 @@ pub use post_policy::{
     post_signature_v4, signatures_match, PostPolicy, PostPolicyError, MAX_POLICY_BYTES,
 };
 pub use sign::{presign_url, sign_request, Credentials, SigningParams};
-pub use v2::{parse_v2, signature_v2, string_to_sign_v2, verify_v2, V2Auth, V2Kind};
+pub use v2::{
+    parse_v2, signature_v2, string_to_sign_v2, v2_signs_subresource, verify_v2, V2Auth, V2Kind,
+};
 pub use verify::{verify, Verifier, MAX_SKEW};

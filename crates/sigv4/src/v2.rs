@@ -75,6 +75,13 @@ const SUBRESOURCES: [&str; 35] = [
     "website",
 ];
 
+/// Whether SigV2's string to sign covers the query parameter `name` (S3's list of signed subresources). A
+/// subresource outside it selects an operation the signature does not name, so a server must refuse SigV2
+/// requests that carry one.
+pub fn v2_signs_subresource(name: &str) -> bool {
+    SUBRESOURCES.contains(&name)
+}
+
 fn query_params_error(message: impl Into<String>) -> Error {
     Error::AuthorizationQueryParametersError {
         message: message.into(),
