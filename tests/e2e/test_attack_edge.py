@@ -1009,3 +1009,14 @@ def test_the_standalone_edges_metrics_listener_bounds_its_connections(server, tm
         proc.terminate()
         proc.wait(timeout=30)
         log.close()
+
+
+def test_a_missing_object_is_403_through_the_edge_without_list_bucket(server):
+    """The review's existence leak, through the edge: a distribution whose OAC may only GetObject learns nothing
+    of which keys exist — S3 answers 403 for a missing key, as AWS does, and the edge passes it on."""
+    bucket, d = oac_distribution(server)
+    server.client("s3").put_object(Bucket=bucket, Key="here.txt", Body=b"here", ContentType="text/plain")
+    host = d["DomainName"]
+    assert viewer(server.edge, host, "/here.txt").status == 200
+    missing = viewer(server.edge, host, "/not-here.txt")
+    assert missing.status == 403, missing
